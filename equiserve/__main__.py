@@ -1,0 +1,5 @@
+"""``python -m equiserve`` runs the command-line interface."""
+
+from equiserve.cli import app
+
+app()

@@ -1,0 +1,144 @@
+"""The ``equiserve`` command: a thin layer over :mod:`equiserve.study`.
+
+Bad input ends with a one-line cause on stderr and exit code 2 (1 for unexpected errors);
+``--debug`` shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from equiserve.errors import DataQualityWarning, EquiserveError
+
+app = typer.Typer(
+    name="equiserve",
+    help="Measure and close gaps in basic public services: coverage by region and group.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if "
+                                         "missing; only the report's files are replaced).")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")]
+
+
+@contextmanager
+def _handled(debug: bool) -> Iterator[None]:
+    """Turn errors into one line on stderr and a non-zero exit code."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)  # shown from study.notes
+            yield
+    except EquiserveError as exc:
+        if debug:
+            raise
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except (KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        console.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {escape(str(exc))} "
+                      "(run again with --debug for the traceback)", highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    with Progress(SpinnerColumn(), TextColumn("{task.description:<32}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=console, transient=False, disable=not console.is_terminal) as prog:
+        task = prog.add_task("starting", total=total)
+        first = True
+
+        def step(msg: str) -> None:
+            nonlocal first
+            if not first:
+                prog.advance(task)
+            first = False
+            prog.update(task, description=msg)
+            if not console.is_terminal:
+                console.print(f"  {escape(msg)}", highlight=False)
+
+        yield step
+        prog.update(task, completed=total, description="done")
+
+
+def _run(config: Path, out: Path) -> None:
+    from equiserve.config import load_config
+    from equiserve.report import write_outputs
+    from equiserve.study import Study
+
+    cfg = load_config(config)
+    n_steps = 2 + 2 * len(cfg.layers) + 4
+    t0 = time.perf_counter()
+    with _progress(n_steps) as step:
+        study = Study.load(cfg, step)
+        result = study.coverage(step)
+        paths = write_outputs(study, result, out, step)
+    for note in study.notes:
+        if note.level == "warning":
+            console.print(f"[yellow]note:[/] {escape(note.subject)}: {escape(note.message)}", highlight=False,
+                          soft_wrap=True)
+    s = result.summary
+    groups = s[s["level"].isin(["study", "group"])]
+    console.print(f"[bold]{cfg.name}[/]: {study.population.total:,.0f} people in "
+                  f"{len(study.population):,} cells, {len(study.layers)} layers "
+                  f"({time.perf_counter() - t0:.1f} s)", highlight=False)
+    table = groups.pivot_table(index="layer", columns="name", values="coverage_pct",
+                               sort=False)
+    console.print("coverage (% of people within standard):", highlight=False)
+    console.print(table.round(1).to_string(), highlight=False)
+    console.print(f"outputs in {paths['report.html'].parent}: " + ", ".join(paths),
+                  highlight=False, soft_wrap=True)
+
+
+@app.command()
+def report(
+    config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
+    out: OutOption,
+    debug: DebugOption = False,
+) -> None:
+    """Run the coverage report of a study: summary.csv, coverage.gpkg, report.html, map.html."""
+    with _handled(debug):
+        _run(config, out)
+
+
+@app.command()
+def demo(
+    out: OutOption,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic demo generator.")] = 2017,
+    debug: DebugOption = False,
+) -> None:
+    """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
+    from equiserve.demo import write_demo_inputs
+
+    with _handled(debug):
+        inputs = Path(out).expanduser().resolve() / "inputs"
+        console.print(f"generating the synthetic demo study in {inputs}", highlight=False)
+        config = write_demo_inputs(inputs, seed=seed)
+        _run(config, out)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Entry point for ``python -m equiserve``."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

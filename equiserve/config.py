@@ -1,0 +1,452 @@
+"""The study configuration (``study.toml``): schema, defaults and validation.
+
+A study names its regions, its population source and its facility layers. Every
+validation error names the file, the key, the value given and what is allowed.
+Relative paths resolve against the folder holding the configuration file.
+
+Example
+-------
+>>> cfg = parse_config({
+...     "study": {"name": "Tiny", "crs": "EPSG:32649"},
+...     "regions": {"source": "regions.gpkg", "name_field": "name", "group_field": "group"},
+...     "population": {"type": "vector", "source": "pop.gpkg", "count_field": "pop"},
+...     "layers": {"clinics": {"kind": "clinic", "source": "clinics.csv"}},
+... }, base_dir="/data")
+>>> cfg.layers["clinics"].standard.distance_m
+1000.0
+>>> str(cfg.layers["clinics"].source.path)
+'/data/clinics.csv'
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyproj
+
+from equiserve.errors import ConfigError
+from equiserve.geo import check_projected_metres, parse_crs
+
+#: Facility kinds known to equiserve, with the default straight-line standard in metres
+#: (GB 50180-2018 life circles: 5 min = 300 m, 10 min = 500 m, 15 min = 800-1000 m).
+DEFAULT_STANDARD_M: dict[str, float] = {
+    "kindergarten": 300.0,
+    "school": 500.0,
+    "clinic": 1000.0,
+    "bus_stop": 500.0,
+    "art_centre": 1000.0,
+    "sports_park": 1000.0,
+}
+KINDS = (*DEFAULT_STANDARD_M, "custom")
+POPULATION_TYPES = ("raster", "vector", "census")
+
+CrsLike = pyproj.CRS | str  # a pyproj CRS, or "GCJ-02" / "BD-09"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a vector layer comes from and how to read it.
+
+    Attributes
+    ----------
+    path : Path
+        Absolute path of the file.
+    key : str
+        The configuration key it was given under, e.g. ``"layers.schools"`` (for messages).
+    layer : str or None
+        Layer inside a multi-layer file (GeoPackage).
+    crs : pyproj.CRS, "GCJ-02", "BD-09" or None
+        Declared CRS of the coordinates in the file; overrides the file's own.
+    x_field, y_field : str or None
+        Coordinate columns of a CSV file (autodetected when omitted).
+    filter : str or None
+        A pandas query string selecting rows.
+    osm_tags : dict or None
+        OSM tags selecting features from an ``.osm`` file, as osmnx takes them.
+    """
+
+    path: Path
+    key: str
+    layer: str | None = None
+    crs: CrsLike | None = None
+    x_field: str | None = None
+    y_field: str | None = None
+    filter: str | None = None
+    osm_tags: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A service standard: the straight-line distance within which a cell is served."""
+
+    distance_m: float
+
+    def describe(self) -> str:
+        """Plain-language form, e.g. ``'500 m straight-line'``."""
+        return f"{self.distance_m:,.0f} m straight-line"
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    """One facility layer: what it is, where it is read from and its service standard."""
+
+    name: str
+    kind: str
+    source: SourceSpec
+    standard: Standard
+    id_field: str | None = None
+    name_field: str | None = None
+    capacity_field: str | None = None
+    serves: str | None = None
+
+
+@dataclass(frozen=True)
+class RegionsConfig:
+    """The region polygons, the field naming each region and how regions map to groups."""
+
+    source: SourceSpec
+    name_field: str
+    group_field: str | None = None
+    group_map: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class SubgroupSpec:
+    """Where a population subgroup (e.g. children 6-11) comes from.
+
+    ``band``/``path`` for rasters, ``field`` for vector sources and census tables,
+    ``share`` (a fraction of the total) for census tables without a column.
+    """
+
+    band: int | None = None
+    path: Path | None = None
+    field: str | None = None
+    share: float | None = None
+
+
+@dataclass(frozen=True)
+class PopulationConfig:
+    """The population source: a raster, a vector grid/points, or census totals per region."""
+
+    type: str
+    source: SourceSpec | None = None
+    band: int = 1
+    count_field: str | None = None
+    subgroups: dict[str, SubgroupSpec] = field(default_factory=dict)
+    table: Path | None = None
+    key_field: str | None = None
+    region_key_field: str | None = None
+    value_field: str | None = None
+    filter: str | None = None
+    cell_size_m: float = 100.0
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A whole study: name, working CRS, regions, population and facility layers."""
+
+    name: str
+    regions: RegionsConfig
+    population: PopulationConfig
+    layers: dict[str, LayerConfig]
+    crs: pyproj.CRS | None = None
+    synthetic: bool = False
+    path: Path | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# reading
+
+
+def load_config(path: str | os.PathLike[str]) -> StudyConfig:
+    """Read and validate a ``study.toml`` file.
+
+    Parameters
+    ----------
+    path : path-like
+        The configuration file. Relative paths inside it resolve against its folder.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or a key or value is wrong.
+    """
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"study configuration not found: {path}")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    return parse_config(data, base_dir=path.parent, origin=path)
+
+
+def parse_config(
+    data: dict[str, Any],
+    base_dir: str | os.PathLike[str] = ".",
+    origin: Path | None = None,
+) -> StudyConfig:
+    """Validate a configuration already parsed into a dict (e.g. from TOML)."""
+    v = _Validator(Path(base_dir).resolve(), origin.name if origin else "study configuration")
+    v.keys(data, "", {"study", "regions", "population", "layers"}, required={"study", "regions",
+                                                                          "population", "layers"})
+    study = v.table(data, "study")
+    v.keys(study, "study", {"name", "crs", "synthetic"}, required={"name"})
+    crs = None
+    if "crs" in study:
+        crs = v.crs(study["crs"], "study.crs")
+        if isinstance(crs, str):
+            raise v.error("study.crs", study["crs"], "a projected CRS in metres (not GCJ-02/BD-09)")
+        check_projected_metres(crs, f"{v.origin}: study.crs")
+    layers_tbl = v.table(data, "layers")
+    if not layers_tbl:
+        raise ConfigError(f"{v.origin}: [layers] is empty; add at least one [layers.<name>] table")
+    layers = {name: _layer(v, name, v.table(layers_tbl, name, "layers")) for name in layers_tbl}
+    return StudyConfig(
+        name=v.string(study, "name", "study"),
+        crs=crs,
+        synthetic=v.boolean(study, "synthetic", "study", default=False),
+        regions=_regions(v, v.table(data, "regions")),
+        population=_population(v, v.table(data, "population")),
+        layers=layers,
+        path=origin,
+    )
+
+
+_SOURCE_KEYS = {"source", "source_layer", "crs", "x_field", "y_field", "filter", "osm_tags"}
+
+
+def _source(v: _Validator, tbl: dict[str, Any], key: str) -> SourceSpec:
+    path = v.path(tbl, "source", key)
+    osm_tags = tbl.get("osm_tags")
+    if osm_tags is not None:
+        if not isinstance(osm_tags, dict) or not osm_tags:
+            raise v.error(f"{key}.osm_tags", osm_tags,
+                          'a table of OSM tags, e.g. { amenity = ["school", "kindergarten"] }')
+        for tag, val in osm_tags.items():
+            ok = val is True or isinstance(val, str) or (
+                isinstance(val, list) and val and all(isinstance(x, str) for x in val))
+            if not ok:
+                raise v.error(f"{key}.osm_tags.{tag}", val,
+                              "true (any value), a string, or a list of strings")
+    is_osm = path.name.lower().endswith((".osm", ".osm.bz2", ".xml"))
+    if is_osm and osm_tags is None:
+        raise ConfigError(f"{v.origin}: [{key}] reads an OSM file ({path.name}) but has no "
+                          'osm_tags; add e.g. osm_tags = { amenity = ["school"] }')
+    return SourceSpec(
+        path=path,
+        key=key,
+        layer=v.string(tbl, "source_layer", key, default=None),
+        crs=v.crs(tbl["crs"], f"{key}.crs") if "crs" in tbl else None,
+        x_field=v.string(tbl, "x_field", key, default=None),
+        y_field=v.string(tbl, "y_field", key, default=None),
+        filter=v.string(tbl, "filter", key, default=None),
+        osm_tags=osm_tags,
+    )
+
+
+def _standard(v: _Validator, layer: dict[str, Any], key: str, kind: str) -> Standard:
+    if "standard" not in layer:
+        if kind not in DEFAULT_STANDARD_M:
+            raise ConfigError(f"{v.origin}: [{key}] kind 'custom' needs a standard, "
+                              "e.g. standard = { distance_m = 500 }")
+        return Standard(DEFAULT_STANDARD_M[kind])
+    std = layer["standard"]
+    skey = f"{key}.standard"
+    if not isinstance(std, dict):
+        raise v.error(skey, std, "a table such as { distance_m = 500 }")
+    if "minutes" in std or "mode" in std:
+        raise ConfigError(f"{v.origin}: {skey}: travel-time standards (mode/minutes) need a "
+                          "street network, which this version does not build yet; "
+                          "give a straight-line distance instead: { distance_m = 500 }")
+    v.keys(std, skey, {"distance_m"}, required={"distance_m"})
+    return Standard(v.number(std, "distance_m", skey, positive=True))
+
+
+def _layer(v: _Validator, name: str, tbl: dict[str, Any]) -> LayerConfig:
+    key = f"layers.{name}"
+    v.keys(tbl, key, _SOURCE_KEYS | {"kind", "standard", "id_field", "name_field",
+                                     "capacity_field", "serves"}, required={"kind", "source"})
+    kind = v.choice(tbl, "kind", key, KINDS)
+    return LayerConfig(
+        name=name,
+        kind=kind,
+        source=_source(v, tbl, key),
+        standard=_standard(v, tbl, key, kind),
+        id_field=v.string(tbl, "id_field", key, default=None),
+        name_field=v.string(tbl, "name_field", key, default=None),
+        capacity_field=v.string(tbl, "capacity_field", key, default=None),
+        serves=v.string(tbl, "serves", key, default=None),
+    )
+
+
+def _regions(v: _Validator, tbl: dict[str, Any]) -> RegionsConfig:
+    v.keys(tbl, "regions", _SOURCE_KEYS - {"x_field", "y_field", "osm_tags"}
+           | {"name_field", "group_field", "group_map"}, required={"source", "name_field"})
+    if ("group_field" in tbl) == ("group_map" in tbl):
+        raise ConfigError(f"{v.origin}: [regions] needs exactly one of group_field (a field of "
+                          "the region layer) or group_map (a table region name -> group)")
+    group_map = None
+    if "group_map" in tbl:
+        gm = tbl["group_map"]
+        if not isinstance(gm, dict) or not all(isinstance(g, str) for g in gm.values()):
+            raise v.error("regions.group_map", gm, 'a table like { "Doumen" = "west" }')
+        group_map = dict(gm)
+    return RegionsConfig(
+        source=_source(v, tbl, "regions"),
+        name_field=v.string(tbl, "name_field", "regions"),
+        group_field=v.string(tbl, "group_field", "regions", default=None),
+        group_map=group_map,
+    )
+
+
+def _population(v: _Validator, tbl: dict[str, Any]) -> PopulationConfig:
+    key = "population"
+    ptype = v.choice(tbl, "type", key, POPULATION_TYPES)
+    common = {"type", "subgroups"}
+    if ptype == "raster":
+        v.keys(tbl, key, common | {"source", "band", "crs"}, required={"source"})
+    elif ptype == "vector":
+        v.keys(tbl, key, common | _SOURCE_KEYS - {"osm_tags"} | {"count_field"},
+               required={"source", "count_field"})
+    else:
+        v.keys(tbl, key, common | {"table", "key_field", "region_key_field", "value_field",
+                                   "filter", "cell_size_m"},
+               required={"table", "key_field", "region_key_field", "value_field"})
+    subgroups = {}
+    sub_tbl = v.table(tbl, "subgroups", key, required=False)
+    allowed = {"raster": {"band", "source"}, "vector": {"field"}, "census": {"field", "share"}}
+    for sname, spec in sub_tbl.items():
+        skey = f"population.subgroups.{sname}"
+        if not isinstance(spec, dict):
+            raise v.error(skey, spec, "a table, e.g. { band = 2 } or { field = \"age_6_11\" }")
+        v.keys(spec, skey, allowed[ptype])
+        if not spec:
+            raise ConfigError(f"{v.origin}: [{skey}] is empty; give one of "
+                              + ", ".join(sorted(allowed[ptype])))
+        share = v.number(spec, "share", skey, default=None)
+        if share is not None and not 0 <= share <= 1:
+            raise v.error(f"{skey}.share", share, "a fraction between 0 and 1")
+        subgroups[sname] = SubgroupSpec(
+            band=v.integer(spec, "band", skey, default=None, minimum=1),
+            path=v.path(spec, "source", skey) if "source" in spec else None,
+            field=v.string(spec, "field", skey, default=None),
+            share=share,
+        )
+    if ptype == "census":
+        return PopulationConfig(
+            type=ptype,
+            subgroups=subgroups,
+            table=v.path(tbl, "table", key),
+            key_field=v.string(tbl, "key_field", key),
+            region_key_field=v.string(tbl, "region_key_field", key),
+            value_field=v.string(tbl, "value_field", key),
+            filter=v.string(tbl, "filter", key, default=None),
+            cell_size_m=v.number(tbl, "cell_size_m", key, default=100.0, positive=True),
+        )
+    return PopulationConfig(
+        type=ptype,
+        source=_source(v, tbl, key),
+        band=v.integer(tbl, "band", key, default=1, minimum=1),
+        count_field=v.string(tbl, "count_field", key, default=None),
+        subgroups=subgroups,
+    )
+
+
+class _Validator:
+    """Typed getters that raise ConfigError naming the file, key, value and what is allowed."""
+
+    _MISSING = object()
+
+    def __init__(self, base_dir: Path, origin: str) -> None:
+        self.base_dir = base_dir
+        self.origin = origin
+
+    def error(self, key: str, value: Any, allowed: str) -> ConfigError:
+        return ConfigError(f"{self.origin}: {key} = {value!r} is not valid; expected {allowed}")
+
+    def keys(self, tbl: dict[str, Any], where: str, allowed: set[str],
+             required: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        label = f"[{where}]" if where else "the top level"
+        for k in tbl:
+            if k not in allowed:
+                close = difflib.get_close_matches(k, sorted(allowed), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ConfigError(f"{self.origin}: unknown key '{k}' in {label}{hint} "
+                                  f"Allowed keys: {', '.join(sorted(allowed))}")
+        missing = sorted(required - set(tbl))
+        if missing:
+            raise ConfigError(f"{self.origin}: {label} is missing required key(s) "
+                              f"{', '.join(repr(m) for m in missing)}")
+
+    def table(self, tbl: dict[str, Any], name: str, where: str = "",
+              required: bool = True) -> dict[str, Any]:
+        key = f"{where}.{name}" if where else name
+        if name not in tbl:
+            if required:
+                raise ConfigError(f"{self.origin}: missing table [{key}]")
+            return {}
+        val = tbl[name]
+        if not isinstance(val, dict):
+            raise self.error(key, val, f"a table [{key}]")
+        return val
+
+    def _get(self, tbl: dict[str, Any], name: str, where: str, default: Any) -> Any:
+        if name in tbl:
+            return tbl[name]
+        if default is self._MISSING:
+            raise ConfigError(f"{self.origin}: [{where}] is missing required key '{name}'")
+        return default
+
+    def string(self, tbl: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> Any:
+        val = self._get(tbl, name, where, default)
+        if val is not default and (not isinstance(val, str) or not val.strip()):
+            raise self.error(f"{where}.{name}", val, "a non-empty string")
+        return val
+
+    def boolean(self, tbl: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> Any:
+        val = self._get(tbl, name, where, default)
+        if not isinstance(val, bool):
+            raise self.error(f"{where}.{name}", val, "true or false")
+        return val
+
+    def number(self, tbl: dict[str, Any], name: str, where: str, default: Any = _MISSING,
+               positive: bool = False) -> Any:
+        val = self._get(tbl, name, where, default)
+        if val is default:
+            return val
+        if isinstance(val, bool) or not isinstance(val, int | float) or val != val:
+            raise self.error(f"{where}.{name}", val, "a number")
+        if positive and val <= 0:
+            raise self.error(f"{where}.{name}", val, "a number greater than 0")
+        return float(val)
+
+    def integer(self, tbl: dict[str, Any], name: str, where: str, default: Any = _MISSING,
+                minimum: int | None = None) -> Any:
+        val = self._get(tbl, name, where, default)
+        if val is default:
+            return val
+        if isinstance(val, bool) or not isinstance(val, int) or (
+                minimum is not None and val < minimum):
+            raise self.error(f"{where}.{name}", val, f"an integer >= {minimum}")
+        return val
+
+    def choice(self, tbl: dict[str, Any], name: str, where: str, choices: tuple[str, ...]) -> str:
+        val = self._get(tbl, name, where, self._MISSING)
+        if val not in choices:
+            raise self.error(f"{where}.{name}", val, "one of " + ", ".join(choices))
+        return val
+
+    def path(self, tbl: dict[str, Any], name: str, where: str) -> Path:
+        val = self.string(tbl, name, where)
+        p = Path(val).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    def crs(self, value: Any, key: str) -> CrsLike:
+        return parse_crs(value, f"{self.origin}: {key}")

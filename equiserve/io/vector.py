@@ -1,0 +1,221 @@
+"""Read vector sources (GeoPackage, GeoJSON, Shapefile, GeoParquet, CSV, OSM XML).
+
+:func:`read_vector` turns a :class:`~equiserve.config.SourceSpec` into a GeoDataFrame with
+a known CRS, GCJ-02 / BD-09 coordinates converted to WGS84, invalid polygons repaired and
+the configured filter applied. Every problem raises a DataError naming the file and key.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from equiserve.config import SourceSpec
+from equiserve.errors import ConfigError, DataError
+from equiserve.geo import to_wgs84_geometries
+from equiserve.notes import Notes
+
+WGS84 = pyproj.CRS.from_epsg(4326)
+
+_X_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
+_Y_NAMES = ("lat", "latitude", "y", "纬度")
+_OSM_SUFFIXES = (".osm", ".osm.bz2", ".xml")
+
+
+def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFrame:
+    """Read one vector source as configured.
+
+    Parameters
+    ----------
+    spec : SourceSpec
+        Path, optional layer, declared CRS, CSV coordinate columns, filter, OSM tags.
+    notes : Notes, optional
+        Receives data-quality notes (repaired geometries, dropped empty geometries).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The features with a CRS set (WGS84 when the source was GCJ-02 or BD-09).
+    """
+    notes = Notes() if notes is None else notes
+    path = spec.path
+    where = f"[{spec.key}] source"
+    if not path.exists():
+        raise DataError(f"{where}: file not found: {path} (relative paths resolve against the "
+                        "folder of study.toml)")
+    name = path.name.lower()
+    if name.endswith((".csv", ".txt", ".tsv")):
+        gdf = _read_csv(spec)
+    elif name.endswith(_OSM_SUFFIXES):
+        gdf = _read_osm(spec)
+    elif name.endswith((".parquet", ".geoparquet")):
+        gdf = _read_parquet(spec)
+    else:
+        gdf = _read_file(spec)
+
+    gdf = _apply_crs(gdf, spec)
+    gdf = _clean_geometries(gdf, spec, notes)
+    if spec.filter:
+        gdf = apply_filter(gdf, spec.filter, f"[{spec.key}] filter", path)
+    return gdf
+
+
+def apply_filter(df: pd.DataFrame, expr: str, where: str, path: Path) -> pd.DataFrame:
+    """Apply a pandas query string, turning its failures into a DataError."""
+    try:
+        out = df.query(expr, engine="python")
+    except Exception as exc:  # pandas raises many types for a bad expression
+        cols = ", ".join(str(c) for c in df.columns if c != "geometry")
+        raise DataError(f"{where} = {expr!r} failed on {path.name}: {exc}. "
+                        f"Columns available: {cols}") from None
+    return out
+
+
+def _read_file(spec: SourceSpec) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    path = spec.path
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:
+        raise DataError(f"[{spec.key}] source: cannot open {path}: {exc}") from None
+    names = [str(n) for n in layers[:, 0]]
+    layer = spec.layer
+    if layer is None and len(names) > 1:
+        raise ConfigError(f"[{spec.key}] source {path.name} has {len(names)} layers "
+                          f"({', '.join(names)}); choose one with source_layer = \"...\"")
+    if layer is not None and layer not in names:
+        raise ConfigError(f"[{spec.key}] source_layer = {layer!r} is not in {path.name}; "
+                          f"layers: {', '.join(names)}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:
+        raise DataError(f"[{spec.key}] source: cannot read {path}: {exc}") from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise DataError(f"[{spec.key}] source {path.name} has no geometry column")
+    return gdf
+
+
+def _read_parquet(spec: SourceSpec) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_parquet(spec.path)
+    except Exception as exc:
+        raise DataError(f"[{spec.key}] source: cannot read GeoParquet {spec.path}: {exc}") from None
+
+
+def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, ...],
+                 spec: SourceSpec, what: str) -> str:
+    if given is not None:
+        if given not in columns:
+            raise DataError(f"[{spec.key}] {what} = {given!r}: no such column in "
+                            f"{spec.path.name}; columns: {', '.join(columns)}")
+        return given
+    lower = {c.lower().strip(): c for c in columns}
+    for cand in candidates:
+        if cand in lower:
+            return lower[cand]
+    raise DataError(f"[{spec.key}] cannot find the {what[0]} coordinate column in "
+                    f"{spec.path.name} (columns: {', '.join(columns)}); set {what} = \"...\"")
+
+
+def _read_csv(spec: SourceSpec) -> gpd.GeoDataFrame:
+    path = spec.path
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        df = pd.read_csv(path, sep=sep, encoding="utf-8-sig")
+    except Exception as exc:
+        raise DataError(f"[{spec.key}] source: cannot read CSV {path}: {exc}") from None
+    cols = [str(c) for c in df.columns]
+    xcol = _pick_column(cols, spec.x_field, _X_NAMES, spec, "x_field")
+    ycol = _pick_column(cols, spec.y_field, _Y_NAMES, spec, "y_field")
+    x = pd.to_numeric(df[xcol], errors="coerce").to_numpy(float)
+    y = pd.to_numeric(df[ycol], errors="coerce").to_numpy(float)
+    bad = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))
+    if bad.size:
+        rows = ", ".join(str(i + 2) for i in bad[:10])
+        raise DataError(f"[{spec.key}] {path.name}: {bad.size} row(s) have missing or "
+                        f"non-numeric coordinates in {xcol}/{ycol} (file lines {rows}); "
+                        "fix or remove them")
+    crs = spec.crs
+    if crs is None:
+        if xcol.lower() in ("x",) or ycol.lower() in ("y",):
+            raise ConfigError(f"[{spec.key}] {path.name} has x/y columns but no crs; add "
+                              "crs = \"EPSG:....\" (or \"GCJ-02\"/\"BD-09\") to the layer")
+        crs = WGS84
+    geographic = isinstance(crs, str) or crs.is_geographic
+    if geographic and len(x):
+        x_ok = (np.abs(x) <= 180).all()
+        y_ok = (np.abs(y) <= 90).all()
+        if not (x_ok and y_ok):
+            swapped = (np.abs(y) <= 180).all() and (np.abs(x) <= 90).all()
+            hint = (f"; they look swapped (set x_field = \"{ycol}\" and y_field = \"{xcol}\", "
+                    "or fix the file)") if swapped else ""
+            raise DataError(f"[{spec.key}] {path.name}: coordinates outside the valid range "
+                            f"(longitude {xcol} must be within ±180, latitude {ycol} within "
+                            f"±90; found {xcol} {np.nanmin(x):g}..{np.nanmax(x):g}, "
+                            f"{ycol} {np.nanmin(y):g}..{np.nanmax(y):g}){hint}")
+    geom = gpd.points_from_xy(x, y)
+    out = gpd.GeoDataFrame(df, geometry=geom)
+    if not isinstance(crs, str):
+        out = out.set_crs(crs)
+    return out
+
+
+def _read_osm(spec: SourceSpec) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gdf = ox.features_from_xml(spec.path, tags=spec.osm_tags)
+    except ox._errors.InsufficientResponseError:
+        gdf = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+    except Exception as exc:
+        raise DataError(f"[{spec.key}] source: cannot read OSM file {spec.path}: {exc}") from None
+    gdf = gdf.reset_index()
+    if "element" in gdf and "id" in gdf:
+        gdf["osm_id"] = gdf["element"].astype(str) + "/" + gdf["id"].astype(str)
+    if "name" not in gdf:
+        gdf["name"] = pd.Series(pd.NA, index=gdf.index, dtype=object)
+    return gdf.set_crs(WGS84, allow_override=True)
+
+
+def _apply_crs(gdf: gpd.GeoDataFrame, spec: SourceSpec) -> gpd.GeoDataFrame:
+    crs = spec.crs
+    if isinstance(crs, str):  # GCJ-02 / BD-09: the numbers are lon/lat in that datum
+        geoms = to_wgs84_geometries(gdf.geometry.values, crs)
+        return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=WGS84))
+    if crs is not None:
+        return gdf.set_crs(crs, allow_override=True)
+    if gdf.crs is None:
+        raise DataError(f"[{spec.key}] source {spec.path.name} has no CRS; declare it with "
+                        "crs = \"EPSG:....\" (or \"GCJ-02\" / \"BD-09\") in the config")
+    return gdf
+
+
+def _clean_geometries(gdf: gpd.GeoDataFrame, spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
+    geoms = gdf.geometry.values
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        notes.warn(spec.key, f"{int(missing.sum())} feature(s) in {spec.path.name} have no "
+                   "geometry and were left out")
+        gdf = gdf.loc[~missing]
+        geoms = gdf.geometry.values
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        notes.warn(spec.key, f"{int(invalid.sum())} invalid geometr"
+                   f"{'y' if invalid.sum() == 1 else 'ies'} in {spec.path.name} repaired with "
+                   f"make_valid (first: {reasons[0]})")
+        fixed = np.array(geoms, dtype=object)
+        fixed[invalid] = shapely.make_valid(fixed[invalid])
+        gdf = gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs))
+    return gdf

@@ -1,0 +1,141 @@
+"""The interactive coverage map (folium): regions, facilities per layer and gap cells.
+
+Gap cells are aggregated to blocks (default 1 km) so that a city-wide map stays small;
+every text shown in a tooltip or popup is HTML-escaped, since names come from OSM and
+user files.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.colormap import StepColormap
+from folium.plugins import Fullscreen
+
+from equiserve.report.html import GROUP_COLOURS
+
+if TYPE_CHECKING:
+    from equiserve.study import CoverageResult, Study
+
+LAYER_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+                 "#17becf", "#bcbd22", "#7f7f7f"]
+GAP_BLOCK_M = 1000.0
+_DECIMALS = 5  # about 1 m in longitude/latitude
+
+
+def _round_geoms(geoms: np.ndarray) -> np.ndarray:
+    return shapely.set_precision(geoms, 10.0 ** -_DECIMALS)
+
+
+def gap_blocks(study: Study, result: CoverageResult, layer: str,
+               block_m: float = GAP_BLOCK_M) -> gpd.GeoDataFrame:
+    """Unserved people of one layer summed over square blocks of ``block_m`` metres."""
+    cov = result.layers[layer]
+    pop = study.population
+    gap = ~cov.covered & (cov.weights > 0)
+    bx = np.floor(pop.x[gap] / block_m).astype(np.int64)
+    by = np.floor(pop.y[gap] / block_m).astype(np.int64)
+    df = pd.DataFrame({"bx": bx, "by": by, "unserved": cov.weights[gap],
+                       "dist": cov.distance_m[gap] * cov.weights[gap]})
+    agg = df.groupby(["bx", "by"], sort=True).sum().reset_index()
+    x0, y0 = agg["bx"].to_numpy() * block_m, agg["by"].to_numpy() * block_m
+    geoms = shapely.box(x0, y0, x0 + block_m, y0 + block_m)
+    mean = np.divide(agg["dist"], agg["unserved"], out=np.zeros(len(agg)),
+                     where=agg["unserved"] > 0)
+    return gpd.GeoDataFrame({"unserved": agg["unserved"].round(0),
+                             "mean_distance_m": np.round(mean, 0)},
+                            geometry=geoms, crs=study.crs)
+
+
+def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "OpenStreetMap"
+                 ) -> folium.Map:
+    """Build the folium map of a study's coverage.
+
+    Parameters
+    ----------
+    study, result : Study, CoverageResult
+    tiles : str or None
+        Base map; None draws no tiles (works offline).
+    """
+    regions = study.regions.gdf.to_crs(4326)
+    minx, miny, maxx, maxy = regions.total_bounds
+    fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    Fullscreen().add_to(fmap)
+
+    groups = list(dict.fromkeys(study.regions.groups))
+    colour_of = {g: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, g in enumerate(groups)}
+    pop_by_region = np.bincount(study.population.region, weights=study.population.population,
+                                minlength=len(regions))
+    reg = gpd.GeoDataFrame({
+        "region": [escape(str(v)) for v in regions["region"]],
+        "group": [escape(str(v)) for v in regions["group"]],
+        "population": [f"{p:,.0f}" for p in pop_by_region],
+        "colour": [colour_of[g] for g in regions["group"]],
+    }, geometry=_round_geoms(shapely.simplify(regions.geometry.values, 1e-4)), crs=4326)
+    folium.GeoJson(
+        reg, name="Regions (colour = group)",
+        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 2,
+                                  "fillColor": f["properties"]["colour"], "fillOpacity": 0.08},
+        tooltip=folium.GeoJsonTooltip(["region", "group", "population"],
+                                      aliases=["Region", "Group", "Population (people)"]),
+    ).add_to(fmap)
+
+    vmax = 1.0
+    blocks = {name: gap_blocks(study, result, name) for name in study.layers}
+    for b in blocks.values():
+        if len(b):
+            vmax = max(vmax, float(b["unserved"].quantile(0.98)))
+    bins = np.unique(np.round(np.array([0, 0.05, 0.15, 0.3, 0.6, 1.0]) * vmax, 0))
+    cmap = StepColormap(["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"][: len(bins) - 1],
+                        index=list(bins), vmin=float(bins[0]), vmax=float(bins[-1]),
+                        caption=f"Unserved people per {GAP_BLOCK_M / 1000:g} km block (people)")
+    for i, (name, layer) in enumerate(study.layers.items()):
+        b = blocks[name].to_crs(4326)
+        if len(b):
+            b["geometry"] = _round_geoms(b.geometry.values)
+            b["layer"] = escape(name)
+            folium.GeoJson(
+                b, name=f"Gaps: {name} (beyond {layer.standard.describe()})", show=(i == 0),
+                style_function=lambda f: {"fillColor": cmap(min(f["properties"]["unserved"],
+                                                                bins[-1])),
+                                          "color": "#7f2704", "weight": 0.3,
+                                          "fillOpacity": 0.65},
+                tooltip=folium.GeoJsonTooltip(["layer", "unserved", "mean_distance_m"],
+                                              aliases=["Layer", "Unserved (people)",
+                                                       "Mean distance to nearest (m)"]),
+            ).add_to(fmap)
+    cmap.add_to(fmap)
+
+    for i, (name, layer) in enumerate(study.layers.items()):
+        colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
+        fac = layer.facilities.to_crs(4326)
+        cap = fac["capacity"]
+        pts = gpd.GeoDataFrame({
+            "name": [escape(str(v)) for v in fac["name"]],
+            "facility_id": [escape(str(v)) for v in fac["facility_id"]],
+            "capacity": ["unknown" if pd.isna(c) else f"{c:,.0f}" for c in cap],
+            "located_by": [str(m).replace("_", " ") for m in fac["location_method"]],
+        }, geometry=_round_geoms(fac.geometry.values), crs=4326)
+        folium.GeoJson(
+            pts, name=f"{name} ({len(pts):,})",
+            marker=folium.CircleMarker(radius=4, color=colour, fill=True, fill_opacity=0.9,
+                                       weight=1),
+            tooltip=folium.GeoJsonTooltip(["name", "facility_id", "capacity", "located_by"],
+                                          aliases=["Name", "Id", "Capacity", "Located by"]),
+        ).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    if study.config.synthetic:
+        title = f"{escape(study.config.name)} — SYNTHETIC DATA"
+    else:
+        title = escape(study.config.name)
+    fmap.get_root().html.add_child(folium.Element(
+        f'<div style="position:fixed;top:10px;left:60px;z-index:1000;background:white;'
+        f'padding:4px 8px;border:1px solid #999;font:14px sans-serif">{title}</div>'))
+    return fmap

@@ -1,0 +1,50 @@
+"""Data-quality notes collected while a study is loaded and analysed.
+
+Problems that do not stop the analysis (a facility outside every region, a missing
+capacity, a repaired polygon) are recorded here, shown in the report and the CLI, and
+raised as :class:`~equiserve.errors.DataQualityWarning` for Python users.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from equiserve.errors import DataQualityWarning
+
+Level = Literal["info", "warning"]
+
+
+@dataclass(frozen=True)
+class Note:
+    """One data-quality note: its level, what it is about, and the message."""
+
+    level: Level
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.subject}: {self.message}"
+
+
+class Notes(list[Note]):
+    """An ordered list of :class:`Note` with helpers that also warn."""
+
+    def info(self, subject: str, message: str) -> None:
+        """Record a statement about how the input was used (e.g. polygons as points)."""
+        self.append(Note("info", subject, message))
+
+    def warn(self, subject: str, message: str) -> None:
+        """Record a data-quality problem and raise a DataQualityWarning for it."""
+        note = Note("warning", subject, message)
+        self.append(note)
+        warnings.warn(str(note), DataQualityWarning, stacklevel=2)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The notes as a table with columns level, subject, message."""
+        return pd.DataFrame(
+            [(n.level, n.subject, n.message) for n in self], columns=["level", "subject", "message"]
+        )

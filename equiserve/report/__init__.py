@@ -1,0 +1,48 @@
+"""Outputs of a coverage run: summary.csv, coverage.gpkg, report.html, map.html."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from equiserve.io.output import atomic_output_dir
+from equiserve.report.html import render_report
+from equiserve.report.tables import cells_frame, facilities_frame, gaps_frame, regions_frame
+
+if TYPE_CHECKING:
+    from equiserve.study import CoverageResult, Progress, Study
+
+OUTPUTS = ("summary.csv", "coverage.gpkg", "report.html", "map.html", "data_quality.csv")
+
+
+def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLike[str],
+                  progress: Progress | None = None) -> dict[str, Path]:
+    """Write every output of a coverage run into ``out_dir``, atomically.
+
+    Files are written to a temporary folder and moved into ``out_dir`` only when all of
+    them are complete; on an error ``out_dir`` is left as it was.
+    """
+    from equiserve.maps import coverage_map
+
+    step = progress or (lambda _msg: None)
+    out = Path(out_dir).expanduser().resolve()
+    with atomic_output_dir(out) as tmp:
+        step("writing summary.csv")
+        result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
+        study.notes.to_frame().to_csv(tmp / "data_quality.csv", index=False)
+        step("writing coverage.gpkg")
+        gpkg = tmp / "coverage.gpkg"
+        cells = cells_frame(study, result)
+        for layer, frame in [("cells", cells), ("facilities", facilities_frame(study)),
+                             ("regions", regions_frame(study, result)),
+                             ("gaps", gaps_frame(study, result, cells))]:
+            frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+        step("writing report.html")
+        (tmp / "report.html").write_text(render_report(study, result), encoding="utf-8")
+        step("writing map.html")
+        coverage_map(study, result).save(str(tmp / "map.html"))
+    return {name: out / name for name in OUTPUTS}
+
+
+__all__ = ["OUTPUTS", "render_report", "write_outputs"]

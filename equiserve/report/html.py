@@ -1,0 +1,117 @@
+"""The self-contained HTML coverage report (tables and inline SVG charts, no external files)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from html import escape
+from typing import TYPE_CHECKING
+
+import jinja2
+import pandas as pd
+
+if TYPE_CHECKING:
+    from equiserve.study import CoverageResult, Study
+
+#: Coverage below this share (%) is highlighted in the report.
+LOW_PCT = 50.0
+GROUP_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("equiserve.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def fmt_people(v: float | None) -> str:
+    """People as a whole number with thousands separators."""
+    return "–" if _missing(v) else f"{v:,.0f}"
+
+
+def fmt_pct(v: float | None) -> str:
+    """A percentage with one decimal."""
+    return "–" if _missing(v) else f"{v:.1f}"
+
+
+def fmt_m(v: float | None) -> str:
+    """A distance in whole metres."""
+    return "–" if _missing(v) or math.isinf(v) else f"{v:,.0f}"
+
+
+def bar_chart_svg(labels: list[str], values: list[float], unit: str = "%",
+                  vmax: float = 100.0) -> str:
+    """A horizontal bar chart as inline SVG; labels are escaped."""
+    bar_h, gap, left, width = 22, 6, 130, 360
+    height = len(labels) * (bar_h + gap) + gap
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 70}" '
+             f'height="{height}" role="img">']
+    for i, (lab, val) in enumerate(zip(labels, values, strict=True)):
+        y = gap + i * (bar_h + gap)
+        w = 0 if _missing(val) else max(0.0, min(val, vmax)) / vmax * width
+        colour = GROUP_COLOURS[i % len(GROUP_COLOURS)]
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" '
+            f'font-size="12">{escape(str(lab))}</text>'
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>'
+            f'<text x="{left + w + 4:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12">'
+            f'{fmt_pct(val)} {escape(unit)}</text>')
+    parts.append(f'<line x1="{left}" y1="0" x2="{left}" y2="{height}" stroke="#333"/></svg>')
+    return "".join(parts)
+
+
+def _reading(rows: pd.DataFrame, basis: str, standard: str) -> str:
+    """One plain-language sentence comparing the best and worst served groups."""
+    groups = rows[(rows["level"] == "group") & (rows["population"] > 0)]
+    if len(groups) < 2:
+        return ""
+    best = groups.loc[groups["coverage_pct"].idxmax()]
+    worst = groups.loc[groups["coverage_pct"].idxmin()]
+    return (f"{worst['name']} is worst served: {worst['coverage_pct']:.1f} % of its {basis} "
+            f"live within {standard}, against {best['coverage_pct']:.1f} % in {best['name']}; "
+            f"{worst['unserved_population']:,.0f} people in {worst['name']} are beyond it.")
+
+
+def render_report(study: Study, result: CoverageResult) -> str:
+    """The report as one HTML string."""
+    from equiserve import __version__
+
+    s = result.summary
+    groups = list(dict.fromkeys(study.regions.groups))
+    overview, sections = [], []
+    for name, layer in study.layers.items():
+        rows = s[s["layer"] == name]
+        basis = layer.serves or "total population"
+        std = layer.standard.describe()
+        grp = rows[rows["level"] == "group"].set_index("name")["coverage_pct"]
+        overview.append({
+            "layer": name, "standard": std, "basis": basis,
+            "study": float(rows.loc[rows["level"] == "study", "coverage_pct"].iloc[0]),
+            "by_group": {g: (float(grp[g]) if g in grp and not _missing(grp[g]) else None)
+                         for g in groups},
+        })
+        sections.append({
+            "layer": name, "kind": layer.kind, "standard": std, "basis": basis,
+            "n_facilities": len(layer), "reading": _reading(rows, basis, std),
+            "chart": bar_chart_svg(groups, [grp.get(g, float("nan")) for g in groups]),
+            "rows": rows.to_dict("records"),
+        })
+    pop = study.population
+    cell_text = (f"{pop.kind} cells of {math.sqrt(pop.cell_area_m2):g} m" if pop.cell_area_m2
+                 else f"{pop.kind} features")
+    template = _ENV.get_template("report.html.j2")
+    return template.render(
+        study_name=study.config.name, version=__version__, synthetic=study.config.synthetic,
+        generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        crs=study.crs.to_string(), n_regions=len(study.regions.gdf), groups=groups,
+        population_total=pop.total, population_kind=f"from a {pop.kind} source",
+        n_cells=len(pop), cell_text=cell_text, outside=pop.outside_population,
+        distance_text=("straight-line distance from each cell centre to the nearest facility "
+                       "access point; no street network is used yet"),
+        overview=overview, layers=sections, notes=list(study.notes), low_pct=LOW_PCT,
+        fmt_people=fmt_people, fmt_pct=fmt_pct, fmt_m=fmt_m,
+    )

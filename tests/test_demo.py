@@ -1,0 +1,346 @@
+"""Tests of equiserve.demo, the generator of the synthetic demo study area.
+
+The demo is generated once per module. Its properties are checked with computations that
+are independent of the generator: GDAL rasterisation for populations by group, geopandas
+spatial joins for facility counts, and pyproj.Geod for the GCJ-02 offsets.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from pyproj import Geod
+from rasterio.features import rasterize
+
+from equiserve.demo import write_demo_inputs
+
+UTM = "EPSG:32649"
+GROUPS = ("east", "west", "island")
+FILES = (
+    "study.toml",
+    "README.txt",
+    "regions.gpkg",
+    "population.tif",
+    "schools.gpkg",
+    "clinics.geojson",
+    "bus_stops.csv",
+    "art_centres.shp",
+    "sports_parks.parquet",
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder holding the demo generated with the default seed."""
+    folder = tmp_path_factory.mktemp("demo")
+    start = time.perf_counter()
+    study = write_demo_inputs(folder)
+    print(f"demo inputs generated in {time.perf_counter() - start:.2f} s")
+    assert study == folder / "study.toml"
+    return folder
+
+
+@pytest.fixture(scope="module")
+def regions(demo: Path) -> gpd.GeoDataFrame:
+    """The demo regions, reprojected to UTM 49N."""
+    return gpd.read_file(demo / "regions.gpkg", layer="regions").to_crs(UTM)
+
+
+@pytest.fixture(scope="module")
+def raster(demo: Path) -> dict:
+    """Both population bands, their transform and the pixel-centre coordinates."""
+    with rasterio.open(demo / "population.tif") as src:
+        bands = src.read()
+        transform, nodata, crs = src.transform, src.nodata, src.crs
+    rows, cols = np.indices(bands.shape[1:])
+    x, y = rasterio.transform.xy(transform, rows.ravel(), cols.ravel(), offset="center")
+    return {
+        "people": bands[0],
+        "children": bands[1],
+        "transform": transform,
+        "nodata": nodata,
+        "crs": crs,
+        "x": np.asarray(x).reshape(rows.shape),
+        "y": np.asarray(y).reshape(rows.shape),
+    }
+
+
+def _group_grid(regions: gpd.GeoDataFrame, raster: dict) -> np.ndarray:
+    """Group index (0 east, 1 west, 2 island) of each pixel by GDAL rasterisation, -1 off land."""
+    shapes = [(g, GROUPS.index(grp) + 1) for g, grp in zip(regions.geometry, regions["group"])]
+    burned = rasterize(
+        shapes, out_shape=raster["people"].shape, transform=raster["transform"], fill=0
+    )
+    return burned.astype(int) - 1
+
+
+def _wgs84_from_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Invert GCJ-02 by fixed-point iteration on the forward transform."""
+    from equiserve.geo import gcj02_from_wgs84
+
+    wlon, wlat = lon.copy(), lat.copy()
+    for _ in range(20):
+        glon, glat = gcj02_from_wgs84(wlon, wlat)
+        wlon, wlat = wlon - (glon - lon), wlat - (glat - lat)
+    return wlon, wlat
+
+
+@pytest.fixture(scope="module")
+def stops(demo: Path) -> gpd.GeoDataFrame:
+    """Bus stops as read from the CSV, with GCJ-02 columns and WGS84 point geometries."""
+    df = pd.read_csv(demo / "bus_stops.csv", dtype={"stop_id": str, "name": str})
+    lon, lat = _wgs84_from_gcj02(df["lon"].to_numpy(), df["lat"].to_numpy())
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+@pytest.fixture(scope="module")
+def layers(demo: Path, stops: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """Every facility layer, as read from its file (native CRS)."""
+    return {
+        "schools": gpd.read_file(demo / "schools.gpkg", layer="schools"),
+        "clinics": gpd.read_file(demo / "clinics.geojson"),
+        "bus_stops": stops,
+        "art_centres": gpd.read_file(demo / "art_centres.shp"),
+        "sports_parks": gpd.read_parquet(demo / "sports_parks.parquet"),
+    }
+
+
+def _groups_of(layer: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> pd.Series:
+    """Group of the region holding each feature (its representative point), NaN off land."""
+    pts = gpd.GeoDataFrame(geometry=layer.to_crs(UTM).representative_point(), crs=UTM)
+    joined = gpd.sjoin(pts, regions[["group", "geometry"]], how="left", predicate="within")
+    assert not joined.index.duplicated().any()
+    return joined["group"]
+
+
+# --------------------------------------------------------------------------------------
+
+
+def test_files_study_toml_and_labels(demo: Path) -> None:
+    for name in FILES:
+        assert (demo / name).is_file(), name
+    study = tomllib.loads((demo / "study.toml").read_text(encoding="utf-8"))
+    assert study["study"] == {"name": "Demo city (synthetic)", "synthetic": True}
+    assert "crs" not in study["study"]
+    assert study["regions"] == {
+        "source": "regions.gpkg",
+        "name_field": "name",
+        "group_field": "group",
+    }
+    assert study["population"] == {
+        "type": "raster",
+        "source": "population.tif",
+        "band": 1,
+        "subgroups": {"children_6_11": {"band": 2}},
+    }
+    layers = study["layers"]
+    assert set(layers) == {
+        "primary_schools",
+        "middle_schools",
+        "clinics",
+        "bus_stops",
+        "art_centres",
+        "sports_parks",
+    }
+    assert layers["primary_schools"]["filter"] == "level == 'primary'"
+    assert layers["primary_schools"]["serves"] == "children_6_11"
+    assert layers["primary_schools"]["standard"] == {"distance_m": 500}
+    assert layers["middle_schools"]["filter"] == "level == 'middle'"
+    assert layers["middle_schools"]["standard"] == {"distance_m": 1000}
+    assert layers["clinics"]["capacity_field"] == "beds"
+    assert layers["bus_stops"]["crs"] == "GCJ-02"
+    assert (layers["bus_stops"]["x_field"], layers["bus_stops"]["y_field"]) == ("lon", "lat")
+    for layer in layers.values():
+        assert not Path(layer["source"]).is_absolute()
+        assert (demo / layer["source"]).is_file()
+    readme = (demo / "README.txt").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in readme and "NOT ZHUHAI" in readme
+
+
+def test_file_crs_and_formats(demo: Path, raster: dict, layers: dict) -> None:
+    assert gpd.read_file(demo / "regions.gpkg", layer="regions").crs.to_epsg() == 4326
+    assert raster["crs"].to_epsg() == 32649
+    assert raster["nodata"] == -9999
+    assert layers["schools"].crs.to_epsg() == 32649
+    assert layers["clinics"].crs.to_epsg() == 4326
+    assert layers["art_centres"].crs.to_epsg() == 4326
+    assert layers["sports_parks"].crs.to_epsg() == 32649
+    with rasterio.open(demo / "population.tif") as src:
+        assert src.count == 2 and src.dtypes == ("float32", "float32")
+        assert src.res == (100.0, 100.0)
+        assert src.profile["compress"] == "deflate" and src.profile["tiled"]
+    assert (demo / "population.tif").stat().st_size < 5_000_000
+
+
+def test_same_seed_identical_other_seed_differs(demo: Path, tmp_path: Path) -> None:
+    again = write_demo_inputs(tmp_path / "again").parent
+    other = write_demo_inputs(tmp_path / "other", seed=7).parent
+
+    assert (again / "bus_stops.csv").read_bytes() == (demo / "bus_stops.csv").read_bytes()
+    assert (other / "bus_stops.csv").read_bytes() != (demo / "bus_stops.csv").read_bytes()
+
+    def bands(folder: Path) -> np.ndarray:
+        with rasterio.open(folder / "population.tif") as src:
+            return src.read()
+
+    assert np.array_equal(bands(again), bands(demo))
+    assert not np.array_equal(bands(other), bands(demo))
+
+    for name, layer in (("regions.gpkg", "regions"), ("schools.gpkg", "schools")):
+        a = gpd.read_file(demo / name, layer=layer)
+        b = gpd.read_file(again / name, layer=layer)
+        pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+        assert a.geometry.to_wkb().tolist() == b.geometry.to_wkb().tolist()
+    a = gpd.read_parquet(demo / "sports_parks.parquet")
+    b = gpd.read_parquet(again / "sports_parks.parquet")
+    assert a.geometry.to_wkb().tolist() == b.geometry.to_wkb().tolist()
+
+
+def test_regions_valid_and_grouped(regions: gpd.GeoDataFrame) -> None:
+    assert set(regions["group"]) == set(GROUPS)
+    assert regions["group"].value_counts().to_dict() == {"east": 4, "west": 3, "island": 4}
+    assert regions["name"].is_unique and regions["code"].is_unique
+    assert regions.geometry.is_valid.all()
+    assert (regions.geom_type == "Polygon").all()
+    # no region is a plain rectangle: the envelope is clearly larger than the polygon
+    assert (regions.area < 0.99 * regions.envelope.area).all()
+    # sizes: east core ~25x20 km, west ~40x25 km, islands 2-15 km²
+    area_km2 = regions.area / 1e6
+    by_group = area_km2.groupby(regions["group"]).sum()
+    assert 400 < by_group["east"] < 600
+    assert 800 < by_group["west"] < 1200
+    assert area_km2[regions["group"] == "island"].between(2, 15).all()
+    # districts do not overlap (beyond numerical noise)
+    pairs = regions.geometry.values
+    for i in range(len(pairs)):
+        for j in range(i + 1, len(pairs)):
+            assert pairs[i].intersection(pairs[j]).area < 1.0
+
+
+def test_regions_valid_in_wgs84(demo: Path) -> None:
+    raw = gpd.read_file(demo / "regions.gpkg", layer="regions")
+    assert raw.geometry.is_valid.all()
+    lon_min, lat_min, lon_max, lat_max = raw.total_bounds
+    # near Zhuhai, inside UTM zone 49 (108-114 E)
+    assert 112.5 < lon_min < lon_max < 114.0
+    assert 21.8 < lat_min < lat_max < 22.5
+
+
+def test_islands_offshore(regions: gpd.GeoDataFrame) -> None:
+    islands = regions[regions["group"] == "island"].geometry.tolist()
+    mainland = regions[regions["group"] != "island"].geometry.tolist()
+    for k, isl in enumerate(islands):
+        for other in mainland + islands[k + 1 :]:
+            assert isl.distance(other) >= 2000.0
+
+
+def test_population_cells_and_totals(regions: gpd.GeoDataFrame, raster: dict) -> None:
+    people, children = raster["people"], raster["children"]
+    populated = people > 0
+    n = int(populated.sum())
+    print(f"populated cells: {n}, people: {people[populated].sum():,.0f}")
+    assert 50_000 <= n <= 150_000
+    assert 2.0e6 <= people[populated].sum() <= 2.5e6
+    assert 300 <= people.max() <= 650
+    land = people != raster["nodata"]
+    assert (people[land] >= 0).all() and (children[land] >= 0).all()
+    assert (children[~land] == raster["nodata"]).all()
+    assert (children[land] <= people[land]).all()
+
+    group = _group_grid(regions, raster)
+    totals = {g: people[(group == i) & populated].sum() for i, g in enumerate(GROUPS)}
+    kids = {g: children[(group == i) & populated].sum() for i, g in enumerate(GROUPS)}
+    assert totals["east"] > 2 * totals["west"]
+    isl = regions[regions["group"] == "island"]
+    for name, geom in zip(isl["name"], isl.geometry):
+        on = shapely.contains_xy(geom, raster["x"], raster["y"]) & populated
+        assert 1_000 <= people[on].sum() <= 10_000, name
+    for g in GROUPS:
+        assert 0.06 <= kids[g] / totals[g] <= 0.08, g
+
+
+def test_pixels_inside_exactly_one_region(regions: gpd.GeoDataFrame, raster: dict) -> None:
+    x, y = raster["x"], raster["y"]
+    count = np.zeros(x.shape, dtype=int)
+    for geom in regions.geometry:
+        count += shapely.contains_xy(geom, x, y)
+    populated = raster["people"] > 0
+    assert (count[populated] == 1).all()
+    # nodata exactly off land
+    assert np.array_equal(raster["people"] != raster["nodata"], count == 1)
+
+
+def test_facilities_on_land(layers: dict, regions: gpd.GeoDataFrame) -> None:
+    land = shapely.union_all(regions.geometry)
+    for name, layer in layers.items():
+        geoms = layer.to_crs(UTM).geometry
+        assert shapely.within(geoms.values, land).all(), name
+
+
+def test_facility_layers(layers: dict, regions: gpd.GeoDataFrame) -> None:
+    schools = layers["schools"]
+    assert schools["id"].is_unique
+    assert set(schools["level"]) == {"primary", "middle"}
+    primary = schools[schools["level"] == "primary"]
+    middle = schools[schools["level"] == "middle"]
+    assert 120 <= len(primary) <= 200
+    assert 40 <= len(middle) <= 70
+    assert schools["seats"].isna().sum() == 2
+    assert primary["seats"].dropna().between(1000, 3000).all()
+    assert middle["seats"].dropna().between(1500, 3500).all()
+
+    clinics = layers["clinics"]
+    assert clinics["id"].is_unique and (clinics["beds"] > 0).all()
+    assert pd.api.types.is_integer_dtype(clinics["beds"])
+
+    stops = layers["bus_stops"]
+    assert 1500 <= len(stops) <= 3000
+    assert stops["stop_id"].is_unique
+
+    art = layers["art_centres"]
+    assert 10 <= len(art) <= 15 and art["id"].is_unique
+    assert (art.geom_type == "Polygon").all()
+    assert np.allclose(art.to_crs(UTM).area, 2400.0, rtol=0.01)
+    assert (_groups_of(art, regions) != "island").all()
+
+    parks = layers["sports_parks"]
+    assert 25 <= len(parks) <= 40 and parks["id"].is_unique
+    assert (parks.geom_type == "Polygon").all() and parks.geometry.is_valid.all()
+    assert parks["area_ha"].between(1.0, 10.0).all()
+    assert np.allclose(parks.area / 1e4, parks["area_ha"], atol=0.01)
+    assert (_groups_of(parks, regions) != "island").all()
+
+
+def test_west_and_islands_worse_served(
+    layers: dict, regions: gpd.GeoDataFrame, raster: dict
+) -> None:
+    people = raster["people"]
+    group = _group_grid(regions, raster)
+    population = {g: people[(group == i) & (people > 0)].sum() for i, g in enumerate(GROUPS)}
+    counts = pd.concat([_groups_of(layer, regions) for layer in layers.values()]).value_counts()
+    per_100k = {g: counts.get(g, 0) / population[g] * 1e5 for g in GROUPS}
+    print("facilities per 100,000 people:", {g: round(v, 1) for g, v in per_100k.items()})
+    assert per_100k["west"] < per_100k["east"]
+    assert per_100k["island"] < per_100k["east"]
+    # and per km² of land
+    area = (regions.area / 1e6).groupby(regions["group"]).sum()
+    assert counts["west"] / area["west"] < counts["east"] / area["east"]
+    assert counts.get("island", 0) / area["island"] < counts["east"] / area["east"]
+
+
+def test_bus_stops_gcj02_offset(stops: gpd.GeoDataFrame) -> None:
+    wgs = stops.geometry
+    dist = Geod(ellps="WGS84").inv(
+        wgs.x.to_numpy(), wgs.y.to_numpy(), stops["lon"].to_numpy(), stops["lat"].to_numpy()
+    )[2]
+    assert ((dist >= 300.0) & (dist <= 700.0)).all()
+    # GCJ-02 moves points east and south here
+    assert (stops["lon"] > wgs.x).all() and (stops["lat"] < wgs.y).all()
