@@ -126,7 +126,7 @@ class _Grid:
 
 
 def write_demo_inputs(folder: str | os.PathLike[str], seed: int = 2017) -> pathlib.Path:
-    """Write the demo inputs into `folder` (created if missing) and return the path of its study.toml.
+    """Write the demo inputs into `folder` (created if missing) and return its study.toml path.
 
     Parameters
     ----------
@@ -197,13 +197,13 @@ def _periodic_noise(rng: np.random.Generator, t: np.ndarray, amplitude: float) -
     freqs = np.array([2.0, 3.0, 5.0, 7.0, 11.0, 17.0, 23.0, 31.0, 43.0])
     weights = rng.normal(size=freqs.size) / freqs**0.8
     phases = rng.uniform(0.0, 2.0 * np.pi, size=freqs.size)
-    s = (weights[:, None] * np.sin(2.0 * np.pi * freqs[:, None] * t[None, :] + phases[:, None]))
+    s = weights[:, None] * np.sin(2.0 * np.pi * freqs[:, None] * t[None, :] + phases[:, None])
     s = s.sum(axis=0)
     return s * (amplitude / np.abs(s).max())
 
 
 def _open_noise(rng: np.random.Generator, u: np.ndarray, amplitude: float) -> np.ndarray:
-    """Smooth noise along a coordinate `u` in metres (wavelengths 3-16 km), max |value| = `amplitude`."""
+    """Smooth noise along `u` (metres; wavelengths 3-16 km) with max |value| = `amplitude`."""
     wavelengths = np.array([16_000.0, 9_000.0, 5_500.0, 3_000.0])
     weights = rng.normal(size=wavelengths.size) * (wavelengths / wavelengths.max()) ** 0.7
     phases = rng.uniform(0.0, 2.0 * np.pi, size=wavelengths.size)
@@ -253,9 +253,7 @@ def _half_plane(
     return _largest_polygon(Polygon(pts))
 
 
-def _island(
-    rng: np.random.Generator, cx: float, cy: float, area: float, n: int = 120
-) -> Polygon:
+def _island(rng: np.random.Generator, cx: float, cy: float, area: float, n: int = 120) -> Polygon:
     """A star-shaped, irregular island of exactly `area` square metres centred near (cx, cy)."""
     theta = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
     r = 1.0 + _periodic_noise(rng, theta / (2.0 * np.pi), 0.2)
@@ -386,7 +384,7 @@ def _smooth_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float
 def _kernels(
     rng: np.random.Generator, xk: np.ndarray, yk: np.ndarray, centres: Sequence[tuple]
 ) -> np.ndarray:
-    """Sum of Gaussian bumps ``(x_km, y_km, sigma_km, height)``, each centre jittered by <= 0.8 km."""
+    """Sum of Gaussian bumps ``(x_km, y_km, sigma_km, height)``, centres jittered <= 0.8 km."""
     out = np.zeros(xk.shape)
     for cx, cy, sigma, height in centres:
         jx, jy = rng.uniform(-0.8, 0.8, size=2)
@@ -417,7 +415,7 @@ def _population(
     """People and children aged 6-11 per 100 m cell (float32; -9999 off land)."""
     group_of = np.array([_GROUPS.index(r.group) for r in regions])
     gid = np.where(region_id >= 0, group_of[np.maximum(region_id, 0)], -1)
-    east, west, island = gid == 0, gid == 1, gid == 2
+    east, west = gid == 0, gid == 1
     xk, yk = (x - _ORIGIN_X) / 1000.0, (y - _ORIGIN_Y) / 1000.0
 
     texture = _smooth_field(rng, x.shape, 4.0)
@@ -487,7 +485,6 @@ def _write_raster(
 ) -> None:
     """Write the two-band population GeoTIFF (deflate, tiled, floating-point predictor)."""
     import rasterio
-    from rasterio.transform import from_origin
 
     profile = {
         "driver": "GTiff",
@@ -496,7 +493,7 @@ def _write_raster(
         "width": grid.ncols,
         "height": grid.nrows,
         "crs": DEMO_CRS,
-        "transform": from_origin(grid.x0, grid.y1, _CELL, _CELL),
+        "transform": rasterio.Affine(_CELL, 0.0, grid.x0, 0.0, -_CELL, grid.y1),
         "nodata": _NODATA,
         "tiled": True,
         "blockxsize": 256,
@@ -579,7 +576,10 @@ class _Facilities:
     def _sample(
         self, weight: np.ndarray, n: int, land: shapely.Geometry, jitter: float = 40.0
     ) -> np.ndarray:
-        """`n` distinct-cell sites drawn with probability ~ `weight`, inside `land`; shape (n, 2)."""
+        """`n` sites in distinct cells, drawn with probability ~ `weight`, inside `land`.
+
+        Returns an array of shape (n, 2).
+        """
         if n == 0:
             return np.empty((0, 2))
         p = weight / weight.sum()
@@ -643,7 +643,10 @@ class _Facilities:
         seats_col[self.rng.integers(0, len(prim))] = pd.NA
         seats_col[len(prim) + self.rng.integers(0, len(mid))] = pd.NA
         names = _numbered(
-            [f"{r} {lv.title()} School" for r, lv in zip(self._region_names(xy), level, strict=True)]
+            [
+                f"{r} {lv.title()} School"
+                for r, lv in zip(self._region_names(xy), level, strict=True)
+            ]
         )
         return self._frame(
             {
@@ -667,9 +670,7 @@ class _Facilities:
             ]
         )
         kind = np.where(beds >= 250, "Hospital", "Health Centre")
-        names = _numbered(
-            [f"{r} {k}" for r, k in zip(self._region_names(xy), kind, strict=True)]
-        )
+        names = _numbered([f"{r} {k}" for r, k in zip(self._region_names(xy), kind, strict=True)])
         return self._frame(
             {
                 "id": [f"C{i:03d}" for i in range(1, len(xy) + 1)],
@@ -710,8 +711,12 @@ class _Facilities:
         """Bus stops along synthetic corridors plus population-weighted feeder stops."""
         east_land = self._group_land(0, 25.0)
         west_land = self._group_land(1, 25.0)
-        east_lines = [self._wavy_line([(42.5, yk), (68.5, yk)], 250.0) for yk in np.arange(11, 30, 1.4)]
-        east_lines += [self._wavy_line([(xk, 9.5), (xk, 30.5)], 250.0) for xk in np.arange(44, 68, 1.8)]
+        east_lines = [
+            self._wavy_line([(42.5, yk), (68.5, yk)], 250.0) for yk in np.arange(11.0, 30.0, 1.4)
+        ]
+        east_lines += [
+            self._wavy_line([(xk, 9.5), (xk, 30.5)], 250.0) for xk in np.arange(44.0, 68.0, 1.8)
+        ]
         west_lines = [
             self._wavy_line([(1, 15), (8, 13), (20, 21), (29, 9), (36.5, 18), (40.5, 18)], 300.0),
             self._wavy_line([(28, 3.5), (28, 29.5)], 400.0),

@@ -75,7 +75,10 @@ def raster(demo: Path) -> dict:
 
 def _group_grid(regions: gpd.GeoDataFrame, raster: dict) -> np.ndarray:
     """Group index (0 east, 1 west, 2 island) of each pixel by GDAL rasterisation, -1 off land."""
-    shapes = [(g, GROUPS.index(grp) + 1) for g, grp in zip(regions.geometry, regions["group"])]
+    shapes = [
+        (g, GROUPS.index(grp) + 1)
+        for g, grp in zip(regions.geometry, regions["group"], strict=True)
+    ]
     burned = rasterize(
         shapes, out_shape=raster["people"].shape, transform=raster["transform"], fill=0
     )
@@ -260,7 +263,7 @@ def test_population_cells_and_totals(regions: gpd.GeoDataFrame, raster: dict) ->
     kids = {g: children[(group == i) & populated].sum() for i, g in enumerate(GROUPS)}
     assert totals["east"] > 2 * totals["west"]
     isl = regions[regions["group"] == "island"]
-    for name, geom in zip(isl["name"], isl.geometry):
+    for name, geom in zip(isl["name"], isl.geometry, strict=True):
         on = shapely.contains_xy(geom, raster["x"], raster["y"]) & populated
         assert 1_000 <= people[on].sum() <= 10_000, name
     for g in GROUPS:
@@ -327,7 +330,7 @@ def test_west_and_islands_worse_served(
     population = {g: people[(group == i) & (people > 0)].sum() for i, g in enumerate(GROUPS)}
     counts = pd.concat([_groups_of(layer, regions) for layer in layers.values()]).value_counts()
     per_100k = {g: counts.get(g, 0) / population[g] * 1e5 for g in GROUPS}
-    print("facilities per 100,000 people:", {g: round(v, 1) for g, v in per_100k.items()})
+    print("facilities per 100,000 people:", {g: round(float(v), 1) for g, v in per_100k.items()})
     assert per_100k["west"] < per_100k["east"]
     assert per_100k["island"] < per_100k["east"]
     # and per km² of land

@@ -130,9 +130,9 @@ def load_facility_layer(cfg: LayerConfig, regions: Regions,
     outside = region < 0
     if outside.any():
         shown = ", ".join(map(str, names[outside].head(5)))
-        notes.warn(key, f"{int(outside.sum())} facilit{'y' if outside.sum() == 1 else 'ies'} "
-                   f"lie outside every region ({shown}); kept, as they can serve people "
-                   "inside")
+        n_out = int(outside.sum())
+        notes.warn(key, f"{n_out} facilit{'y lies' if n_out == 1 else 'ies lie'} outside every "
+                   f"region ({shown}); kept, as they can serve people inside")
     facilities = gpd.GeoDataFrame({
         "facility_id": ids.to_numpy(dtype=object),
         "name": names.astype(str).to_numpy(dtype=object),

@@ -31,21 +31,24 @@ def cells_frame(study: Study, result: CoverageResult) -> gpd.GeoDataFrame:
 
 def gaps_frame(study: Study, result: CoverageResult,
                cells: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-    """Populated cells outside the standard, one row per (layer, cell)."""
+    """Populated cells outside the standard of at least one layer.
+
+    One row per cell, with ``gap_layers`` (the layers whose standard the cell misses),
+    ``n_gaps``, and per layer ``unserved_<layer>``: the people of the cell that layer
+    counts who are beyond its standard (0 where the cell is covered).
+    """
     cells = cells_frame(study, result) if cells is None else cells
-    parts = []
-    for name, cov in result.layers.items():
-        gap = ~cov.covered & (cov.weights > 0)
-        layer = study.layers[name]
-        sub = cells.loc[gap, ["cell_id", "region", "group", "geometry"]].copy()
-        sub.insert(0, "layer", name)
-        sub["population_basis"] = layer.serves or "total"
-        sub["unserved_population"] = cov.weights[gap]
-        sub["distance_m"] = np.round(cov.distance_m[gap], 1)
-        sub["standard_m"] = layer.standard.distance_m
-        parts.append(sub)
-    out = pd.concat(parts, ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=study.crs)
+    names = list(result.layers)
+    gap = np.column_stack([~cov.covered & (cov.weights > 0) for cov in result.layers.values()])
+    any_gap = gap.any(axis=1)
+    out = cells.loc[any_gap, ["cell_id", "population", "region", "group", "geometry"]].copy()
+    g = gap[any_gap]
+    out.insert(4, "n_gaps", g.sum(axis=1))
+    labels = np.array(names, dtype=object)
+    out.insert(5, "gap_layers", [", ".join(labels[row]) for row in g])
+    for j, (name, cov) in enumerate(result.layers.items()):
+        out[f"unserved_{name}"] = np.where(g[:, j], cov.weights[any_gap], 0.0)
+    return out.reset_index(drop=True)
 
 
 def facilities_frame(study: Study) -> gpd.GeoDataFrame:

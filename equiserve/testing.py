@@ -1,0 +1,126 @@
+"""Public testing helpers: a tiny study small enough to check by hand or brute force.
+
+>>> import tempfile
+>>> cfg = write_tiny_study(tempfile.mkdtemp())
+>>> cfg.name
+'study.toml'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+#: Working CRS of the tiny study (UTM 49N, where Zhuhai lies).
+TINY_CRS = "EPSG:32649"
+#: Origin of the tiny study in TINY_CRS (metres).
+TINY_ORIGIN = (720_000.0, 2_460_000.0)
+
+
+def tiny_regions() -> gpd.GeoDataFrame:
+    """Three regions in TINY_CRS: a 2 km square 'Core' (east), 'Farms' (west), 'Isle' (island)."""
+    x0, y0 = TINY_ORIGIN
+    geoms = [
+        shapely.box(x0, y0, x0 + 2000, y0 + 2000),
+        shapely.box(x0 - 3000, y0, x0 - 1000, y0 + 2000),
+        shapely.box(x0 + 4000, y0, x0 + 4600, y0 + 600),
+    ]
+    return gpd.GeoDataFrame({"name": ["Core", "Farms", "Isle"],
+                             "group": ["east", "west", "island"],
+                             "code": ["C1", "F1", "I1"]}, geometry=geoms, crs=TINY_CRS)
+
+
+def tiny_population(seed: int = 7, cell: float = 200.0) -> gpd.GeoDataFrame:
+    """A vector grid of ``cell``-metre squares over the regions with integer counts."""
+    rng = np.random.default_rng(seed)
+    regions = tiny_regions()
+    xmin, ymin, xmax, ymax = regions.total_bounds
+    xs = np.arange(xmin, xmax, cell)
+    ys = np.arange(ymin, ymax, cell)
+    gx, gy = np.meshgrid(xs, ys)
+    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + cell, gy.ravel() + cell)
+    inside = np.zeros(len(boxes), dtype=bool)
+    for geom in regions.geometry.values:
+        inside |= shapely.within(boxes, geom)
+    boxes = boxes[inside]
+    pop = rng.integers(0, 400, len(boxes))
+    kids = rng.binomial(pop, 0.08)
+    return gpd.GeoDataFrame({"pop": pop, "kids": kids}, geometry=boxes, crs=TINY_CRS)
+
+
+def tiny_facilities() -> dict[str, gpd.GeoDataFrame]:
+    """Schools (with seats, one missing) and clinics (points) of the tiny study in TINY_CRS."""
+    x0, y0 = TINY_ORIGIN
+    schools = gpd.GeoDataFrame({
+        "id": ["S1", "S2", "S3", "S4"],
+        "name": ["Core Primary", "Core East Primary", "Farms Primary", "Harbour School"],
+        "seats": [900.0, 600.0, None, 300.0],
+    }, geometry=shapely.points([(x0 + 500, y0 + 500), (x0 + 1700, y0 + 1500),
+                                (x0 - 2000, y0 + 1000), (x0 + 2600, y0 + 300)]), crs=TINY_CRS)
+    clinics = gpd.GeoDataFrame({
+        "id": ["K1", "K2"], "name": ["Core Clinic", "Isle Clinic"], "beds": [40, 5],
+    }, geometry=shapely.points([(x0 + 1000, y0 + 1000), (x0 + 4300, y0 + 300)]), crs=TINY_CRS)
+    return {"schools": schools, "clinics": clinics}
+
+
+TINY_TOML = """\
+# A tiny hand-checkable study (synthetic), written by equiserve.testing
+[study]
+name = "Tiny test study (synthetic)"
+synthetic = true
+
+[regions]
+source = "regions.geojson"
+name_field = "name"
+group_field = "group"
+
+[population]
+type = "vector"
+source = "population.gpkg"
+count_field = "pop"
+subgroups = {{ children_6_11 = {{ field = "kids" }} }}
+
+[layers.schools]
+kind = "school"
+source = "schools.csv"
+x_field = "lon"
+y_field = "lat"
+id_field = "id"
+name_field = "name"
+capacity_field = "seats"
+serves = "children_6_11"
+standard = {{ distance_m = {school_m} }}
+
+[layers.clinics]
+kind = "clinic"
+source = "clinics.gpkg"
+capacity_field = "beds"
+standard = {{ distance_m = {clinic_m} }}
+"""
+
+
+def write_tiny_study(folder: str | os.PathLike[str], school_m: float = 500.0,
+                     clinic_m: float = 1000.0) -> Path:
+    """Write the tiny study into ``folder`` and return the path of its study.toml.
+
+    Regions are GeoJSON in WGS84, population a GeoPackage grid in UTM, schools a CSV of
+    WGS84 lon/lat and clinics a GeoPackage in UTM, so every reader path is used.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tiny_regions().to_crs(4326).to_file(folder / "regions.geojson", driver="GeoJSON")
+    tiny_population().to_file(folder / "population.gpkg", layer="population", driver="GPKG")
+    fac = tiny_facilities()
+    s = fac["schools"].to_crs(4326)
+    pd.DataFrame({"id": s["id"], "name": s["name"], "seats": s["seats"],
+                  "lon": s.geometry.x.round(9), "lat": s.geometry.y.round(9)}).to_csv(
+        folder / "schools.csv", index=False)
+    fac["clinics"].to_file(folder / "clinics.gpkg", layer="clinics", driver="GPKG")
+    path = folder / "study.toml"
+    path.write_text(TINY_TOML.format(school_m=school_m, clinic_m=clinic_m), encoding="utf-8")
+    return path
