@@ -155,6 +155,7 @@ class StudyConfig:
     population: PopulationConfig
     layers: dict[str, LayerConfig]
     crs: pyproj.CRS | None = None
+    description: str | None = None
     synthetic: bool = False
     path: Path | None = None
 
@@ -197,7 +198,7 @@ def parse_config(
     v.keys(data, "", {"study", "regions", "population", "layers"}, required={"study", "regions",
                                                                           "population", "layers"})
     study = v.table(data, "study")
-    v.keys(study, "study", {"name", "crs", "synthetic"}, required={"name"})
+    v.keys(study, "study", {"name", "description", "crs", "synthetic"}, required={"name"})
     crs = None
     if "crs" in study:
         crs = v.crs(study["crs"], "study.crs")
@@ -211,6 +212,7 @@ def parse_config(
     return StudyConfig(
         name=v.string(study, "name", "study"),
         crs=crs,
+        description=v.string(study, "description", "study", default=None),
         synthetic=v.boolean(study, "synthetic", "study", default=False),
         regions=_regions(v, v.table(data, "regions")),
         population=_population(v, v.table(data, "population")),

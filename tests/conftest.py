@@ -27,3 +27,24 @@ def zhuhai_data() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of one ``equiserve demo`` run through the CLI, shared by tests."""
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture
+def tiny_study(tmp_path: Path) -> Path:
+    """The study.toml of the tiny hand-checkable study (equiserve.testing) in tmp_path."""
+    from equiserve.testing import write_tiny_study
+
+    return write_tiny_study(tmp_path / "inputs")

@@ -241,9 +241,8 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
         by1 = y1 - rows * s
         on_edge = edge[rows, cols]
         cells = shapely.box(bx0, by1 - s, bx0 + s, by1)
-        clipped = shapely.clip_by_rect(geom, bx0[on_edge], by1[on_edge] - s,
-                                       bx0[on_edge] + s, by1[on_edge])
-        cells[on_edge] = clipped
+        cells[on_edge] = _clip_cells(geom, cells[on_edge], rows[on_edge], cols[on_edge], s,
+                                     x0, y1)
         area = shapely.area(cells)
         nonzero = area > 0
         cells, area = cells[nonzero], area[nonzero]
@@ -286,6 +285,27 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
     notes.info("population", f"census totals spread over {len(grid):,} cells of {s:g} m "
                f"in proportion to {how}")
     return grid
+
+
+def _clip_cells(geom: shapely.Geometry, cells: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                s: float, x0: float, y1: float, tile: int = 16) -> np.ndarray:
+    """Intersect edge cells with the region, tile by tile.
+
+    The region is first cut to each ``tile`` x ``tile`` block of cells (a fast rectangle
+    clip), so each cell is intersected with a small piece instead of the whole coastline.
+    """
+    out = np.empty(len(cells), dtype=object)
+    key = (rows // tile) * (int(cols.max()) // tile + 1) + cols // tile if len(cols) else cols
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    for idx in np.split(order, bounds):
+        if not idx.size:
+            continue
+        tr, tc = rows[idx[0]] // tile, cols[idx[0]] // tile
+        piece = shapely.clip_by_rect(geom, x0 + tc * tile * s, y1 - (tr + 1) * tile * s,
+                                     x0 + (tc + 1) * tile * s, y1 - tr * tile * s)
+        out[idx] = shapely.intersection(piece, cells[idx])
+    return out
 
 
 def _norm_key(value: object) -> str:

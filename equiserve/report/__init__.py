@@ -29,7 +29,7 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
     out = Path(out_dir).expanduser().resolve()
     with atomic_output_dir(out) as tmp:
         step("writing summary.csv")
-        result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
+        result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
         study.notes.to_frame().to_csv(tmp / "data_quality.csv", index=False)
         step("writing coverage.gpkg")
         gpkg = tmp / "coverage.gpkg"

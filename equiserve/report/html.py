@@ -106,6 +106,7 @@ def render_report(study: Study, result: CoverageResult) -> str:
     template = _ENV.get_template("report.html.j2")
     return template.render(
         study_name=study.config.name, version=__version__, synthetic=study.config.synthetic,
+        description=study.config.description,
         generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         crs=study.crs.to_string(), n_regions=len(study.regions.gdf), groups=groups,
         population_total=pop.total, population_kind=f"from a {pop.kind} source",

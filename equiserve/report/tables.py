@@ -24,7 +24,7 @@ def cells_frame(study: Study, result: CoverageResult) -> gpd.GeoDataFrame:
     data["region"] = study.regions.names[pop.region]
     data["group"] = study.regions.groups[pop.region]
     for name, cov in result.layers.items():
-        data[f"dist_{name}_m"] = np.round(cov.distance_m, 1)
+        data[f"dist_{name}_m"] = cov.distance_m
         data[f"covered_{name}"] = cov.covered
     return gpd.GeoDataFrame(data, geometry=pop.geometry().values, crs=study.crs)
 
