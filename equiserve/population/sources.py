@@ -261,6 +261,11 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
             continue
         share = w / wsum
         cent = shapely.centroid(cells)
+        # a clipped piece can be concave or in parts (coast, hole, border) and its centroid
+        # then falls outside it, at sea or in another region: use a point on its surface
+        off = ~shapely.intersects(cells, cent)
+        if off.any():
+            cent[off] = shapely.point_on_surface(cells[off])
         xs.append(shapely.get_x(cent))
         ys.append(shapely.get_y(cent))
         pops.append(totals[i] * share)

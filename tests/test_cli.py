@@ -1,0 +1,65 @@
+"""The `equiserve` command: exit codes, one-line errors, --debug, help."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from equiserve.cli import app
+from equiserve.errors import ConfigError
+
+runner = CliRunner()
+
+
+def test_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "demo" in result.output and "report" in result.output
+
+
+def test_report_runs_and_prints_group_coverage(tiny_study, tmp_path):
+    result = runner.invoke(app, ["report", str(tiny_study), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "east" in result.output and "island" in result.output
+    assert (tmp_path / "o" / "report.html").is_file()
+
+
+def test_bad_config_gives_one_line_and_exit_2(tiny_study, tmp_path):
+    text = tiny_study.read_text(encoding="utf-8").replace("capacity_field = \"beds\"",
+                                                          "capacty_field = \"beds\"")
+    tiny_study.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["report", str(tiny_study), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    error_lines = [ln for ln in lines if ln.startswith("error:")]
+    assert len(error_lines) == 1
+    assert "capacty_field" in error_lines[0] and "capacity_field" in error_lines[0]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_debug_shows_the_exception(tiny_study, tmp_path):
+    (tiny_study.parent / "regions.geojson").unlink()
+    result = runner.invoke(app, ["report", str(tiny_study), "--out", str(tmp_path / "o"),
+                                 "--debug"])
+    assert result.exit_code != 0
+    assert result.exception is not None and "regions.geojson" in str(result.exception)
+
+
+def test_missing_config_file(tmp_path):
+    result = runner.invoke(app, ["report", str(tmp_path / "none.toml"), "--out",
+                                 str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "not found" in result.output
+
+
+def test_geographic_crs_message(tiny_study, tmp_path):
+    text = tiny_study.read_text(encoding="utf-8").replace(
+        "synthetic = true", "synthetic = true\ncrs = \"EPSG:4326\"")
+    tiny_study.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["report", str(tiny_study), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "study.crs" in result.output and "metres" in result.output
+    with pytest.raises(ConfigError):
+        runner.invoke(app, ["report", str(tiny_study), "--out", str(tmp_path / "o"),
+                            "--debug"], catch_exceptions=False)
