@@ -93,11 +93,11 @@ def _run(config: Path, out: Path) -> None:
         paths = write_outputs(study, result, out, step)
     for note in study.notes:
         if note.level == "warning":
-            console.print(f"[yellow]note:[/] {escape(note.subject)}: {escape(note.message)}", highlight=False,
-                          soft_wrap=True)
+            console.print(f"[yellow]note:[/] {escape(note.subject)}: {escape(note.message)}",
+                          highlight=False, soft_wrap=True)
     s = result.summary
     groups = s[s["level"].isin(["study", "group"])]
-    console.print(f"[bold]{cfg.name}[/]: {study.population.total:,.0f} people in "
+    console.print(f"[bold]{escape(cfg.name)}[/]: {study.population.total:,.0f} people in "
                   f"{len(study.population):,} cells, {len(study.layers)} layers "
                   f"({time.perf_counter() - t0:.1f} s)", highlight=False)
     table = groups.pivot_table(index="layer", columns="name", values="coverage_pct",

@@ -141,5 +141,6 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
         return shapely.Polygon()
     if isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
         return geom
-    parts = [g for g in shapely.get_parts(geom) if isinstance(g, shapely.Polygon | shapely.MultiPolygon)]
+    parts = [g for g in shapely.get_parts(geom)
+             if isinstance(g, shapely.Polygon | shapely.MultiPolygon)]
     return shapely.union_all(parts) if parts else shapely.Polygon()

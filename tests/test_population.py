@@ -470,7 +470,8 @@ def test_zhuhai_census_2020(zhuhai_data):
         source=SourceSpec(path=zhuhai_data / "boundaries" / "zhuhai_districts_amap_wgs84.geojson",
                           key="regions"),
         name_field="district_name",
-        group_map={"香洲区": "east", "斗门区": "west", "金湾区": "west", "澳门大学横琴校区": "east"},
+        group_map={"香洲区": "east", "斗门区": "west", "金湾区": "west",
+                   "澳门大学横琴校区": "east"},
     )
     notes = Notes()
     regions = _quiet(load_regions, regions_cfg, None, notes)

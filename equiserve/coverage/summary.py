@@ -6,6 +6,8 @@ layer, never a Python loop per cell.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -34,28 +36,37 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 
 
 def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray, labels: np.ndarray,
-                              n_labels: int, q: float) -> np.ndarray:
-    """:func:`weighted_quantile` for each label ``0 .. n_labels-1`` at once (NaN if no weight)."""
+                              n_labels: int, q: float | Sequence[float],
+                              value_order: np.ndarray | None = None) -> np.ndarray:
+    """:func:`weighted_quantile` for each label ``0 .. n_labels-1`` at once (NaN if no weight).
+
+    ``q`` may be a sequence; the result then has shape ``(len(q), n_labels)``. Pass
+    ``value_order = np.argsort(values)`` to reuse one sort for several groupings.
+    """
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
     labels = np.asarray(labels, dtype=np.int64)
-    keep = weights > 0
-    values, weights, labels = values[keep], weights[keep], labels[keep]
-    order = np.lexsort((values, labels))
+    if value_order is None:
+        value_order = np.argsort(values, kind="stable")
+    # a stable sort by label keeps the values sorted inside each label
+    order = value_order[np.argsort(labels[value_order], kind="stable")]
+    order = order[weights[order] > 0]
     v, w, lab = values[order], weights[order], labels[order]
     totals = np.bincount(lab, weights=w, minlength=n_labels)
     counts = np.bincount(lab, minlength=n_labels)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     cum = np.cumsum(w)
     before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
-    # relative tolerance so that q * total does not miss an exact boundary by rounding
-    target = before + q * totals * (1 - 1e-12)
-    idx = np.searchsorted(cum, target, side="left")
-    idx = np.clip(idx, starts, starts + np.maximum(counts - 1, 0))
-    out = np.full(n_labels, np.nan)
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
+    out = np.full((len(qs), n_labels), np.nan)
     has = totals > 0
-    out[has] = v[idx[has]]
-    return out
+    for k, qk in enumerate(qs):
+        # relative tolerance so that q * total does not miss an exact boundary by rounding
+        target = before + qk * totals * (1 - 1e-12)
+        idx = np.searchsorted(cum, target, side="left")
+        idx = np.clip(idx, starts, starts + np.maximum(counts - 1, 0))
+        out[k, has] = v[idx[has]]
+    return out if np.ndim(q) else out[0]
 
 
 def coverage_table(distance: np.ndarray, standard_m: float, weights: np.ndarray,
@@ -90,6 +101,7 @@ def coverage_table(distance: np.ndarray, standard_m: float, weights: np.ndarray,
     covered = distance <= standard_m
     group_names = list(dict.fromkeys(region_groups))
     group_of_region = np.array([group_names.index(g) for g in region_groups], dtype=np.int64)
+    by_distance = np.argsort(distance, kind="stable")
 
     levels = [
         ("study", ["study"], [None], np.zeros(len(distance), dtype=np.int64)),
@@ -107,11 +119,12 @@ def coverage_table(distance: np.ndarray, standard_m: float, weights: np.ndarray,
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(pop > 0, dsum / pop, np.nan)
             pct = np.where(pop > 0, 100.0 * cov / pop, np.nan)
+        median, p90 = grouped_weighted_quantile(distance, weights, labels, n, (0.5, 0.9),
+                                                by_distance)
         frames.append(pd.DataFrame({
             "level": level, "name": names, "group": groups,
             "population": pop, "covered_population": cov, "coverage_pct": pct,
             "unserved_population": pop - cov, "mean_distance_m": mean,
-            "median_distance_m": grouped_weighted_quantile(distance, weights, labels, n, 0.5),
-            "p90_distance_m": grouped_weighted_quantile(distance, weights, labels, n, 0.9),
+            "median_distance_m": median, "p90_distance_m": p90,
         }))
     return pd.concat(frames, ignore_index=True)

@@ -18,13 +18,11 @@ import shapely
 from branca.colormap import StepColormap
 from folium.plugins import Fullscreen
 
-from equiserve.report.html import GROUP_COLOURS
+from equiserve.maps.style import GAP_COLOURS, GROUP_COLOURS, LAYER_COLOURS
 
 if TYPE_CHECKING:
     from equiserve.study import CoverageResult, Study
 
-LAYER_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
-                 "#17becf", "#bcbd22", "#7f7f7f"]
 GAP_BLOCK_M = 1000.0
 _DECIMALS = 5  # about 1 m in longitude/latitude
 
@@ -93,7 +91,7 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
         if len(b):
             vmax = max(vmax, float(b["unserved"].quantile(0.98)))
     bins = np.unique(np.round(np.array([0, 0.05, 0.15, 0.3, 0.6, 1.0]) * vmax, 0))
-    cmap = StepColormap(["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"][: len(bins) - 1],
+    cmap = StepColormap(GAP_COLOURS[: len(bins) - 1],
                         index=list(bins), vmin=float(bins[0]), vmax=float(bins[-1]),
                         caption=f"Unserved people per {GAP_BLOCK_M / 1000:g} km block (people)")
     for i, (name, layer) in enumerate(study.layers.items()):

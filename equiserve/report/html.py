@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import jinja2
 import pandas as pd
 
+from equiserve.maps.style import GROUP_COLOURS
+
 if TYPE_CHECKING:
     from equiserve.study import CoverageResult, Study
 
 #: Coverage below this share (%) is highlighted in the report.
 LOW_PCT = 50.0
-GROUP_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("equiserve.report", "templates"),
