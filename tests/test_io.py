@@ -208,19 +208,19 @@ def test_missing_file_names_path_and_key(tmp_path):
     assert "layers.schools" in str(err.value)
 
 
-def test_non_numeric_coordinates_name_file_lines(tmp_path):
+def test_non_numeric_coordinates_name_data_rows(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("name,lon,lat\n"
-                    "a,113.55,22.27\n"      # line 2
-                    "b,abc,22.20\n"         # line 3: not a number
-                    "c,113.36,22.07\n"      # line 4
-                    "d,113.52,\n",          # line 5: empty latitude
+                    "a,113.55,22.27\n"      # data row 1
+                    "b,abc,22.20\n"         # data row 2: not a number
+                    "c,113.36,22.07\n"      # data row 3
+                    "d,113.52,\n",          # data row 4: empty latitude
                     encoding="utf-8")
     with pytest.raises(DataError) as err:
         read_vector(_spec(path))
     msg = str(err.value)
     assert "bad.csv" in msg
-    assert re.search(r"lines 3, 5\b", msg), msg
+    assert re.search(r"data rows 2, 4\b", msg), msg
 
 
 @pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning")

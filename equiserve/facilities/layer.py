@@ -41,7 +41,8 @@ class FacilityLayer:
     facilities : geopandas.GeoDataFrame
         One row per facility in the working CRS with columns ``facility_id``, ``name``,
         ``capacity`` (NaN if unknown), ``location_method``, ``region``, ``group`` and a
-        point geometry (the location used).
+        point geometry (the location used). ``region`` and ``group`` are missing (NA) for
+        facilities outside every region.
     access_x, access_y : ndarray
         Access points in the working CRS (one or more per facility).
     access_facility : ndarray of int

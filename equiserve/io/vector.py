@@ -140,10 +140,10 @@ def _read_csv(spec: SourceSpec) -> gpd.GeoDataFrame:
     y = pd.to_numeric(df[ycol], errors="coerce").to_numpy(float)
     bad = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))
     if bad.size:
-        rows = ", ".join(str(i + 2) for i in bad[:10])
+        rows = ", ".join(str(i + 1) for i in bad[:10])
         raise DataError(f"[{spec.key}] {path.name}: {bad.size} row(s) have missing or "
-                        f"non-numeric coordinates in {xcol}/{ycol} (file lines {rows}); "
-                        "fix or remove them")
+                        f"non-numeric coordinates in {xcol}/{ycol} (data rows {rows}, "
+                        "counted from 1 after the header); fix or remove them")
     crs = spec.crs
     if crs is None:
         if xcol.lower() in ("x",) or ycol.lower() in ("y",):

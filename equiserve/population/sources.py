@@ -15,7 +15,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from equiserve.config import PopulationConfig, SourceSpec, SubgroupSpec
+from equiserve.config import PopulationConfig, SubgroupSpec
 from equiserve.errors import DataError
 from equiserve.io.vector import apply_filter, read_vector
 from equiserve.notes import Notes
@@ -274,8 +274,9 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
         for k, sub in (subgroup_totals or {}).items():
             subs[k].append(np.asarray(sub, dtype=float)[i] * share)
 
-    cat = (lambda parts, dtype=float: np.concatenate(parts) if parts
-           else np.empty(0, dtype=dtype))
+    def cat(parts: list[np.ndarray], dtype: type = float) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
     geoms = cat(pieces, object)
     keep = cat(pops) > 0
     geoms_kept = geoms[keep]
@@ -369,7 +370,11 @@ def _census_from_config(cfg: PopulationConfig, regions: Regions, notes: Notes) -
     sub_totals = {}
     for name, spec in cfg.subgroups.items():
         if spec.field:
-            col = pd.to_numeric(df[spec.field], errors="coerce").fillna(0.0)
+            col = pd.to_numeric(df[spec.field], errors="coerce")
+            if col.isna().any():
+                notes.warn("population", f"{int(col.isna().sum())} row(s) of {table.name} have "
+                           f"no numeric {spec.field!r} (subgroup {name}); counted as 0")
+                col = col.fillna(0.0)
             m = dict(zip(keys, col, strict=True))
             sub_totals[name] = np.array([m.get(k, 0.0) for k in region_keys], dtype=float)
         else:
