@@ -15,7 +15,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.colormap import StepColormap
 from folium.plugins import Fullscreen
 
 from equiserve.maps.style import GAP_COLOURS, GROUP_COLOURS, LAYER_COLOURS
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
     from equiserve.study import CoverageResult, Study
 
 GAP_BLOCK_M = 1000.0
+#: Layers with more facilities than this start hidden (toggle them in the layer control).
+MAX_SHOWN_MARKERS = 1000
 _DECIMALS = 5  # about 1 m in longitude/latitude
 
 
@@ -49,6 +50,13 @@ def gap_blocks(study: Study, result: CoverageResult, layer: str,
     return gpd.GeoDataFrame({"unserved": agg["unserved"].round(0),
                              "mean_distance_m": np.round(mean, 0)},
                             geometry=geoms, crs=study.crs)
+
+
+def _gap_bins(unserved: np.ndarray) -> np.ndarray:
+    """Class edges for gap blocks: 0 and fractions of the layer's 98th percentile."""
+    top = max(1.0, float(np.quantile(unserved, 0.98))) if len(unserved) else 1.0
+    edges = np.unique(np.round(np.array([0, 0.05, 0.15, 0.3, 0.6]) * top, 0))
+    return np.append(edges, np.inf)
 
 
 def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "OpenStreetMap"
@@ -85,31 +93,29 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
                                       aliases=["Region", "Group", "Population (people)"]),
     ).add_to(fmap)
 
-    vmax = 1.0
-    blocks = {name: gap_blocks(study, result, name) for name in study.layers}
-    for b in blocks.values():
-        if len(b):
-            vmax = max(vmax, float(b["unserved"].quantile(0.98)))
-    bins = np.unique(np.round(np.array([0, 0.05, 0.15, 0.3, 0.6, 1.0]) * vmax, 0))
-    cmap = StepColormap(GAP_COLOURS[: len(bins) - 1],
-                        index=list(bins), vmin=float(bins[0]), vmax=float(bins[-1]),
-                        caption=f"Unserved people per {GAP_BLOCK_M / 1000:g} km block (people)")
     for i, (name, layer) in enumerate(study.layers.items()):
-        b = blocks[name].to_crs(4326)
-        if len(b):
-            b["geometry"] = _round_geoms(b.geometry.values)
-            b["layer"] = escape(name)
-            folium.GeoJson(
-                b, name=f"Gaps: {name} (beyond {layer.standard.describe()})", show=(i == 0),
-                style_function=lambda f: {"fillColor": cmap(min(f["properties"]["unserved"],
-                                                                bins[-1])),
-                                          "color": "#7f2704", "weight": 0.3,
-                                          "fillOpacity": 0.65},
-                tooltip=folium.GeoJsonTooltip(["layer", "unserved", "mean_distance_m"],
-                                              aliases=["Layer", "Unserved (people)",
-                                                       "Mean distance to nearest (m)"]),
-            ).add_to(fmap)
-    cmap.add_to(fmap)
+        b = gap_blocks(study, result, name).to_crs(4326)
+        if not len(b):
+            continue
+        bins = _gap_bins(b["unserved"].to_numpy())
+        b["geometry"] = _round_geoms(b.geometry.values)
+        b["layer"] = escape(name)
+        cls = np.clip(np.searchsorted(bins, b["unserved"], side="right") - 1, 0,
+                      len(GAP_COLOURS) - 1)
+        b["colour"] = [GAP_COLOURS[k] for k in cls]
+        basis = escape(layer.serves or "people")
+        labels = [f"{lo:,.0f}+" if np.isinf(hi) else f"{lo:,.0f}–{hi:,.0f}"
+                  for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
+        b["class"] = [f"{labels[k]} {basis} per {GAP_BLOCK_M / 1000:g} km block" for k in cls]
+        folium.GeoJson(
+            b, name=f"Gaps: {escape(name)} (beyond {layer.standard.distance_m:,.0f} m)",
+            show=(i == 0),
+            style_function=lambda f: {"fillColor": f["properties"]["colour"],
+                                      "color": "#7f2704", "weight": 0.3, "fillOpacity": 0.65},
+            tooltip=folium.GeoJsonTooltip(["layer", "unserved", "class", "mean_distance_m"],
+                                          aliases=["Layer", "Unserved (people)", "Class",
+                                                   "Mean distance to nearest (m)"]),
+        ).add_to(fmap)
 
     for i, (name, layer) in enumerate(study.layers.items()):
         colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
@@ -122,7 +128,7 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
             "located_by": [str(m).replace("_", " ") for m in fac["location_method"]],
         }, geometry=_round_geoms(fac.geometry.values), crs=4326)
         folium.GeoJson(
-            pts, name=f"{name} ({len(pts):,})",
+            pts, name=f"{escape(name)} ({len(pts):,})", show=len(pts) <= MAX_SHOWN_MARKERS,
             marker=folium.CircleMarker(radius=4, color=colour, fill=True, fill_opacity=0.9,
                                        weight=1),
             tooltip=folium.GeoJsonTooltip(["name", "facility_id", "capacity", "located_by"],
