@@ -72,9 +72,9 @@ def _reading(rows: pd.DataFrame, basis: str, standard: str) -> str:
         return ""
     best = groups.loc[groups["coverage_pct"].idxmax()]
     worst = groups.loc[groups["coverage_pct"].idxmin()]
-    worst_name = str(worst["name"])
-    return (f"{worst_name[:1].upper() + worst_name[1:]} is worst served: {worst['coverage_pct']:.1f} % of its {basis} "
-            f"live within {standard}, against {best['coverage_pct']:.1f} % in {best['name']}; "
+    name = str(worst["name"])
+    return (f"{name[:1].upper() + name[1:]} is worst served: {worst['coverage_pct']:.1f} % "
+            f"of its {basis} live within {standard}, against {best['coverage_pct']:.1f} % in {best['name']}; "
             f"{worst['unserved_population']:,.0f} people in {worst['name']} are beyond it.")
 
 
