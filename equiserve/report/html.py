@@ -74,7 +74,8 @@ def _reading(rows: pd.DataFrame, basis: str, standard: str) -> str:
     worst = groups.loc[groups["coverage_pct"].idxmin()]
     name = str(worst["name"])
     return (f"{name[:1].upper() + name[1:]} is worst served: {worst['coverage_pct']:.1f} % "
-            f"of its {basis} live within {standard}, against {best['coverage_pct']:.1f} % in {best['name']}; "
+            f"of its {basis} live within {standard}, against {best['coverage_pct']:.1f} % in "
+            f"{best['name']}; "
             f"{worst['unserved_population']:,.0f} people in {worst['name']} are beyond it.")
 
 
