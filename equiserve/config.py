@@ -43,6 +43,7 @@ DEFAULT_STANDARD_M: dict[str, float] = {
     "sports_park": 1000.0,
 }
 KINDS = (*DEFAULT_STANDARD_M, "custom")
+NETWORK_MODES = ("walk", "drive")
 POPULATION_TYPES = ("raster", "vector", "census")
 
 CrsLike = pyproj.CRS | str  # a pyproj CRS, or "GCJ-02" / "BD-09"
@@ -82,13 +83,42 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class Standard:
-    """A service standard: the straight-line distance within which a cell is served."""
+    """A service standard: how far (metres) or how long (minutes), and how travelled.
 
-    distance_m: float
+    ``mode`` None means straight-line distance; ``walk``/``drive`` use the street network.
+    Exactly one of ``distance_m`` and ``minutes`` is set (minutes need a mode).
+    """
+
+    distance_m: float | None = None
+    mode: str | None = None
+    minutes: float | None = None
+
+    @property
+    def uses_network(self) -> bool:
+        return self.mode is not None
+
+    @property
+    def weight(self) -> str:
+        """``length`` (metres) or ``time`` (seconds) for network searches."""
+        return "time" if self.minutes is not None else "length"
+
+    @property
+    def threshold(self) -> float:
+        """The limit in the search's unit: metres, or seconds for minute standards."""
+        return self.minutes * 60.0 if self.minutes is not None else float(self.distance_m)
+
+    @property
+    def unit(self) -> str:
+        """``m`` or ``min``: the unit of the layer's distances in outputs."""
+        return "min" if self.minutes is not None else "m"
 
     def describe(self) -> str:
-        """Plain-language form, e.g. ``'500 m straight-line'``."""
-        return f"{self.distance_m:,.0f} m straight-line"
+        """Plain-language form, e.g. ``'500 m straight-line'``, ``'15 min walk'``."""
+        if self.mode is None:
+            return f"{self.distance_m:,.0f} m straight-line"
+        if self.minutes is not None:
+            return f"{self.minutes:g} min {self.mode}"
+        return f"{self.distance_m:,.0f} m {self.mode} (street network)"
 
 
 @dataclass(frozen=True)
@@ -147,6 +177,20 @@ class PopulationConfig:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    """The street network: an OSM file, speeds, ferries, snapping and service areas."""
+
+    source: Path
+    walk_speed_kmh: float = 4.5
+    ferry_speed_kmh: float = 20.0
+    ferry_headway_min: float = 60.0
+    ferry_wait_min: float | None = None
+    snap_limit_m: float = 500.0
+    service_area_width_m: float = 50.0
+    cache: bool = True
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """A whole study: name, working CRS, regions, population and facility layers."""
 
@@ -155,6 +199,7 @@ class StudyConfig:
     population: PopulationConfig
     layers: dict[str, LayerConfig]
     crs: pyproj.CRS | None = None
+    network: NetworkConfig | None = None
     description: str | None = None
     synthetic: bool = False
     path: Path | None = None
@@ -195,8 +240,8 @@ def parse_config(
 ) -> StudyConfig:
     """Validate a configuration already parsed into a dict (e.g. from TOML)."""
     v = _Validator(Path(base_dir).resolve(), origin.name if origin else "study configuration")
-    v.keys(data, "", {"study", "regions", "population", "layers"}, required={"study", "regions",
-                                                                          "population", "layers"})
+    v.keys(data, "", {"study", "regions", "population", "layers", "network"},
+           required={"study", "regions", "population", "layers"})
     study = v.table(data, "study")
     v.keys(study, "study", {"name", "description", "crs", "synthetic"}, required={"name"})
     crs = None
@@ -209,11 +254,19 @@ def parse_config(
     if not layers_tbl:
         raise ConfigError(f"{v.origin}: [layers] is empty; add at least one [layers.<name>] table")
     layers = {name: _layer(v, name, v.table(layers_tbl, name, "layers")) for name in layers_tbl}
+    network = _network(v, v.table(data, "network")) if "network" in data else None
+    for name, layer in layers.items():
+        if layer.standard.uses_network and network is None:
+            raise ConfigError(f"{v.origin}: layers.{name}.standard uses mode "
+                              f"{layer.standard.mode!r} but the study has no [network]; add "
+                              '[network] source = "streets.osm.pbf", or give a straight-line '
+                              "standard { distance_m = ... }")
     return StudyConfig(
         name=v.string(study, "name", "study"),
         crs=crs,
         description=v.string(study, "description", "study", default=None),
         synthetic=v.boolean(study, "synthetic", "study", default=False),
+        network=network,
         regions=_regions(v, v.table(data, "regions")),
         population=_population(v, v.table(data, "population")),
         layers=layers,
@@ -262,13 +315,52 @@ def _standard(v: _Validator, layer: dict[str, Any], key: str, kind: str) -> Stan
     std = layer["standard"]
     skey = f"{key}.standard"
     if not isinstance(std, dict):
-        raise v.error(skey, std, "a table such as { distance_m = 500 }")
-    if "minutes" in std or "mode" in std:
-        raise ConfigError(f"{v.origin}: {skey}: travel-time standards (mode/minutes) need a "
-                          "street network, which this version does not build yet; "
-                          "give a straight-line distance instead: { distance_m = 500 }")
-    v.keys(std, skey, {"distance_m"}, required={"distance_m"})
-    return Standard(v.number(std, "distance_m", skey, positive=True))
+        raise v.error(skey, std, 'a table such as { distance_m = 500 } or '
+                      '{ mode = "walk", minutes = 15 }')
+    v.keys(std, skey, {"distance_m", "minutes", "mode"})
+    if ("distance_m" in std) == ("minutes" in std):
+        raise ConfigError(f"{v.origin}: {skey} needs exactly one of distance_m or minutes, "
+                          'e.g. { distance_m = 500 } or { mode = "walk", minutes = 15 }')
+    mode = v.choice(std, "mode", skey, NETWORK_MODES) if "mode" in std else None
+    if "minutes" in std and mode is None:
+        raise ConfigError(f"{v.origin}: {skey}: minutes need a travel mode, e.g. "
+                          '{ mode = "walk", minutes = 15 } (modes: '
+                          + ", ".join(NETWORK_MODES) + ")")
+    return Standard(distance_m=v.number(std, "distance_m", skey, default=None, positive=True),
+                    mode=mode,
+                    minutes=v.number(std, "minutes", skey, default=None, positive=True))
+
+
+def _network(v: _Validator, tbl: dict[str, Any]) -> NetworkConfig:
+    key = "network"
+    v.keys(tbl, key, {"source", "walk_speed_kmh", "ferry_speed_kmh", "ferry_headway_min",
+                      "ferry_wait_min", "snap_limit_m", "service_area_width_m", "cache"},
+           required={"source"})
+    path = v.path(tbl, "source", key)
+    if not path.name.lower().endswith((".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml")):
+        raise v.error("network.source", str(path.name),
+                      "an OpenStreetMap file: .osm, .osm.bz2 or .osm.pbf")
+    d = NetworkConfig(path)
+    return NetworkConfig(
+        source=path,
+        walk_speed_kmh=v.number(tbl, "walk_speed_kmh", key, d.walk_speed_kmh, positive=True),
+        ferry_speed_kmh=v.number(tbl, "ferry_speed_kmh", key, d.ferry_speed_kmh,
+                                 positive=True),
+        ferry_headway_min=v.number(tbl, "ferry_headway_min", key, d.ferry_headway_min,
+                                   positive=True),
+        ferry_wait_min=_non_negative(v, tbl, "ferry_wait_min", key),
+        snap_limit_m=v.number(tbl, "snap_limit_m", key, d.snap_limit_m, positive=True),
+        service_area_width_m=v.number(tbl, "service_area_width_m", key,
+                                      d.service_area_width_m, positive=True),
+        cache=v.boolean(tbl, "cache", key, default=True),
+    )
+
+
+def _non_negative(v: _Validator, tbl: dict[str, Any], name: str, key: str) -> float | None:
+    val = v.number(tbl, name, key, None)
+    if val is not None and val < 0:
+        raise v.error(f"{key}.{name}", val, "a number >= 0")
+    return val
 
 
 def _layer(v: _Validator, name: str, tbl: dict[str, Any]) -> LayerConfig:

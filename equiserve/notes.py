@@ -35,11 +35,15 @@ class Notes(list[Note]):
 
     def info(self, subject: str, message: str) -> None:
         """Record a statement about how the input was used (e.g. polygons as points)."""
-        self.append(Note("info", subject, message))
+        note = Note("info", subject, message)
+        if note not in self:
+            self.append(note)
 
     def warn(self, subject: str, message: str) -> None:
         """Record a data-quality problem and raise a DataQualityWarning for it."""
         note = Note("warning", subject, message)
+        if note in self:  # the same finding from a repeated analysis
+            return
         self.append(note)
         warnings.warn(str(note), DataQualityWarning, stacklevel=2)
 

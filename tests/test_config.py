@@ -115,10 +115,42 @@ def test_custom_kind_needs_a_standard(tmp_path):
         parse_config(data, base_dir=tmp_path)
 
 
-def test_travel_time_standard_explains_what_is_missing(tmp_path):
+def test_network_standard_without_network_explains_what_is_missing(tmp_path):
     data = with_("layers.schools.standard", {"mode": "walk", "minutes": 15})
-    with pytest.raises(ConfigError, match="street network"):
+    with pytest.raises(ConfigError, match=r"layers.schools.standard uses mode 'walk' but the "
+                                          r"study has no \[network\]"):
         parse_config(data, base_dir=tmp_path)
+
+
+def test_network_standards_parse(tmp_path):
+    data = with_("network", {"source": "city.osm.pbf", "walk_speed_kmh": 5})
+    data["layers"]["schools"]["standard"] = {"mode": "walk", "minutes": 10}
+    data["layers"]["parks"]["standard"] = {"mode": "drive", "distance_m": 2000}
+    cfg = parse_config(data, base_dir=tmp_path)
+    assert cfg.network.source == tmp_path / "city.osm.pbf"
+    assert cfg.network.walk_speed_kmh == 5.0 and cfg.network.snap_limit_m == 500.0
+    s = cfg.layers["schools"].standard
+    assert (s.mode, s.weight, s.threshold, s.describe()) == ("walk", "time", 600.0,
+                                                             "10 min walk")
+    p = cfg.layers["parks"].standard
+    assert (p.weight, p.threshold, p.unit) == ("length", 2000.0, "m")
+
+
+@pytest.mark.parametrize("std,match", [
+    ({"minutes": 15}, "minutes need a travel mode"),
+    ({"mode": "bike", "minutes": 15}, r"mode = 'bike' is not valid; expected one of walk, drive"),
+    ({"mode": "walk", "minutes": 15, "distance_m": 500}, "exactly one of distance_m or minutes"),
+])
+def test_bad_network_standards(tmp_path, std, match):
+    data = with_("network", {"source": "city.osm"})
+    data["layers"]["schools"]["standard"] = std
+    with pytest.raises(ConfigError, match=match):
+        parse_config(data, base_dir=tmp_path)
+
+
+def test_network_source_must_be_osm(tmp_path):
+    with pytest.raises(ConfigError, match=r"network.source = 'roads.shp'.*\.osm\.pbf"):
+        parse_config(with_("network", {"source": "roads.shp"}), base_dir=tmp_path)
 
 
 def test_osm_source_needs_tags(tmp_path):

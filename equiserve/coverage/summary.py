@@ -13,10 +13,13 @@ import pandas as pd
 
 SUMMARY_COLUMNS = [
     "layer", "kind", "level", "name", "group", "population_basis", "standard",
-    "standard_m", "distance_method", "population", "covered_population", "coverage_pct",
-    "unserved_population", "mean_distance_m", "median_distance_m", "p90_distance_m",
-    "facilities",
+    "standard_m", "standard_min", "distance_method", "population", "covered_population",
+    "coverage_pct", "unserved_population", "unreachable_population", "mean_distance_m",
+    "median_distance_m", "p90_distance_m", "mean_time_min", "median_time_min",
+    "p90_time_min", "facilities",
 ]
+#: Name stem of the distance figures per unit of a standard.
+_FIGURE = {"m": "distance_m", "min": "time_min"}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -69,17 +72,18 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray, labels: n
     return out if np.ndim(q) else out[0]
 
 
-def coverage_table(distance: np.ndarray, standard_m: float, weights: np.ndarray,
+def coverage_table(distance: np.ndarray, standard: float, weights: np.ndarray,
                    region: np.ndarray, region_names: np.ndarray,
-                   region_groups: np.ndarray) -> pd.DataFrame:
+                   region_groups: np.ndarray, unit: str = "m") -> pd.DataFrame:
     """Coverage figures for the study, each group and each region.
 
     Parameters
     ----------
     distance : ndarray
-        Distance (m) from each cell to the nearest facility.
-    standard_m : float
-        A cell is covered when its distance is at most this.
+        Distance (m) or travel time (min) from each cell to the nearest facility;
+        ``inf`` where none can be reached.
+    standard : float
+        A cell is covered when its distance is at most this (same unit).
     weights : ndarray
         People per cell (total or the subgroup the layer serves).
     region : ndarray of int
@@ -98,7 +102,8 @@ def coverage_table(distance: np.ndarray, standard_m: float, weights: np.ndarray,
     distance = np.asarray(distance, dtype=float)
     weights = np.asarray(weights, dtype=float)
     region = np.asarray(region, dtype=np.int64)
-    covered = distance <= standard_m
+    covered = distance <= standard
+    stem = _FIGURE[unit]
     group_names = list(dict.fromkeys(region_groups))
     group_of_region = np.array([group_names.index(g) for g in region_groups], dtype=np.int64)
     by_distance = np.argsort(distance, kind="stable")
@@ -116,15 +121,16 @@ def coverage_table(distance: np.ndarray, standard_m: float, weights: np.ndarray,
         finite = np.isfinite(distance)
         dsum = np.bincount(labels, weights=np.where(finite, distance, 0.0) * weights,
                            minlength=n)
+        reach = np.bincount(labels, weights=weights * finite, minlength=n)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(pop > 0, dsum / pop, np.nan)
+            mean = np.where(reach > 0, dsum / reach, np.nan)
             pct = np.where(pop > 0, 100.0 * cov / pop, np.nan)
         median, p90 = grouped_weighted_quantile(distance, weights, labels, n, (0.5, 0.9),
                                                 by_distance)
         frames.append(pd.DataFrame({
             "level": level, "name": names, "group": groups,
             "population": pop, "covered_population": cov, "coverage_pct": pct,
-            "unserved_population": pop - cov, "mean_distance_m": mean,
-            "median_distance_m": median, "p90_distance_m": p90,
+            "unserved_population": pop - cov, "unreachable_population": pop - reach,
+            f"mean_{stem}": mean, f"median_{stem}": median, f"p90_{stem}": p90,
         }))
     return pd.concat(frames, ignore_index=True)

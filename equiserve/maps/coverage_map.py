@@ -34,22 +34,31 @@ def _round_geoms(geoms: np.ndarray) -> np.ndarray:
 
 def gap_blocks(study: Study, result: CoverageResult, layer: str,
                block_m: float = GAP_BLOCK_M) -> gpd.GeoDataFrame:
-    """Unserved people of one layer summed over square blocks of ``block_m`` metres."""
+    """Unserved people of one layer summed over square blocks of ``block_m`` metres.
+
+    Columns: ``unserved`` (people), ``unreachable`` (people who cannot reach any facility
+    of the layer) and ``mean_to_nearest`` (mean distance or time of the others, in the
+    layer's unit).
+    """
     cov = result.layers[layer]
     pop = study.population
     gap = ~cov.covered & (cov.weights > 0)
-    bx = np.floor(pop.x[gap] / block_m).astype(np.int64)
-    by = np.floor(pop.y[gap] / block_m).astype(np.int64)
-    df = pd.DataFrame({"bx": bx, "by": by, "unserved": cov.weights[gap],
-                       "dist": cov.distance_m[gap] * cov.weights[gap]})
+    w, d = cov.weights[gap], cov.distance[gap]
+    finite = np.isfinite(d)
+    df = pd.DataFrame({"bx": np.floor(pop.x[gap] / block_m).astype(np.int64),
+                       "by": np.floor(pop.y[gap] / block_m).astype(np.int64),
+                       "unserved": w, "unreachable": np.where(finite, 0.0, w),
+                       "reach": np.where(finite, w, 0.0),
+                       "dist": np.where(finite, d * w, 0.0)})
     agg = df.groupby(["bx", "by"], sort=True).sum().reset_index()
     x0, y0 = agg["bx"].to_numpy() * block_m, agg["by"].to_numpy() * block_m
-    geoms = shapely.box(x0, y0, x0 + block_m, y0 + block_m)
-    mean = np.divide(agg["dist"], agg["unserved"], out=np.zeros(len(agg)),
-                     where=agg["unserved"] > 0)
+    mean = np.divide(agg["dist"], agg["reach"], out=np.full(len(agg), np.nan),
+                     where=agg["reach"] > 0)
     return gpd.GeoDataFrame({"unserved": agg["unserved"].round(0),
-                             "mean_distance_m": np.round(mean, 0)},
-                            geometry=geoms, crs=study.crs)
+                             "unreachable": agg["unreachable"].round(0),
+                             "mean_to_nearest": np.round(mean, 1)},
+                            geometry=shapely.box(x0, y0, x0 + block_m, y0 + block_m),
+                            crs=study.crs)
 
 
 def _gap_bins(unserved: np.ndarray) -> np.ndarray:
@@ -100,6 +109,8 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
         bins = _gap_bins(b["unserved"].to_numpy())
         b["geometry"] = _round_geoms(b.geometry.values)
         b["layer"] = escape(name)
+        b["mean_to_nearest"] = ["–" if pd.isna(v) else f"{v:,.1f}" for v in b["mean_to_nearest"]]
+        unit = result.layers[name].unit
         cls = np.clip(np.searchsorted(bins, b["unserved"], side="right") - 1, 0,
                       len(GAP_COLOURS) - 1)
         b["colour"] = [GAP_COLOURS[k] for k in cls]
@@ -108,13 +119,15 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
                   for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
         b["class"] = [f"{labels[k]} {basis} per {GAP_BLOCK_M / 1000:g} km block" for k in cls]
         folium.GeoJson(
-            b, name=f"Gaps: {escape(name)} (beyond {layer.standard.distance_m:,.0f} m)",
+            b, name=f"Gaps: {escape(name)} (beyond {layer.standard.describe()})",
             show=(i == 0),
             style_function=lambda f: {"fillColor": f["properties"]["colour"],
                                       "color": "#7f2704", "weight": 0.3, "fillOpacity": 0.65},
-            tooltip=folium.GeoJsonTooltip(["layer", "unserved", "class", "mean_distance_m"],
-                                          aliases=["Layer", "Unserved (people)", "Class",
-                                                   "Mean distance to nearest (m)"]),
+            tooltip=folium.GeoJsonTooltip(
+                ["layer", "unserved", "class", "unreachable", "mean_to_nearest"],
+                aliases=["Layer", "Unserved (people)", "Class", "No facility reachable (people)",
+                         f"Mean {'time' if unit == 'min' else 'distance'} to nearest "
+                         f"of the others ({unit})"]),
         ).add_to(fmap)
 
     for i, (name, layer) in enumerate(study.layers.items()):

@@ -40,8 +40,24 @@ def fmt_pct(v: float | None) -> str:
 
 
 def fmt_m(v: float | None) -> str:
-    """A distance in whole metres."""
-    return "–" if _missing(v) or math.isinf(v) else f"{v:,.0f}"
+    """A distance in whole metres ('unreachable' for infinity)."""
+    if _missing(v):
+        return "–"
+    return "unreachable" if math.isinf(v) else f"{v:,.0f}"
+
+
+def fmt_min(v: float | None) -> str:
+    """A travel time in minutes with one decimal ('unreachable' for infinity)."""
+    if _missing(v):
+        return "–"
+    return "unreachable" if math.isinf(v) else f"{v:,.1f}"
+
+
+METHOD_TEXT = {
+    "straight_line": "straight-line distance from each cell centre to the nearest facility",
+    "network_walk": "walking along the street network, from each cell's nearest street",
+    "network_drive": "driving along the street network, from each cell's nearest street",
+}
 
 
 def bar_chart_svg(labels: list[str], values: list[float], unit: str = "%",
@@ -79,6 +95,20 @@ def _reading(rows: pd.DataFrame, basis: str, standard: str) -> str:
             f"{worst['unserved_population']:,.0f} people in {worst['name']} are beyond it.")
 
 
+def _distance_text(study: Study, result: CoverageResult) -> str:
+    methods = {cov.method for cov in result.layers.values()}
+    parts = []
+    if "straight_line" in methods:
+        parts.append("straight lines for layers with a distance standard and no mode")
+    nets = [m for m in methods if m.startswith("network_")]
+    if nets:
+        src = study.config.network.source.name if study.config.network else "the network"
+        parts.append(f"the street network ({src}; {', '.join(m[8:] for m in sorted(nets))}) "
+                     "for layers whose standard names a mode, with the walk from each cell "
+                     "and facility to its nearest street added")
+    return "; ".join(parts)
+
+
 def render_report(study: Study, result: CoverageResult) -> str:
     """The report as one HTML string."""
     from equiserve import __version__
@@ -97,8 +127,14 @@ def render_report(study: Study, result: CoverageResult) -> str:
             "by_group": {g: (float(grp[g]) if g in grp and not _missing(grp[g]) else None)
                          for g in groups},
         })
+        cov = result.layers[name]
+        stem = "distance_m" if cov.unit == "m" else "time_min"
         sections.append({
             "layer": name, "kind": layer.kind, "standard": std, "basis": basis,
+            "method": METHOD_TEXT.get(cov.method, cov.method), "unit": cov.unit,
+            "figure": "distance" if cov.unit == "m" else "travel time",
+            "fmt": fmt_m if cov.unit == "m" else fmt_min, "stem_mean": f"mean_{stem}",
+            "stem_median": f"median_{stem}", "stem_p90": f"p90_{stem}",
             "n_facilities": len(layer), "reading": _reading(rows, basis, std),
             "chart": bar_chart_svg(groups, [grp.get(g, float("nan")) for g in groups]),
             "rows": rows.to_dict("records"),
@@ -114,8 +150,7 @@ def render_report(study: Study, result: CoverageResult) -> str:
         crs=study.crs.to_string(), n_regions=len(study.regions.gdf), groups=groups,
         population_total=pop.total, population_kind=f"from a {pop.kind} source",
         n_cells=len(pop), cell_text=cell_text, outside=pop.outside_population,
-        distance_text=("straight-line distance from each cell centre to the nearest facility "
-                       "access point; no street network is used yet"),
+        distance_text=_distance_text(study, result),
         overview=overview, layers=sections, notes=list(study.notes), low_pct=LOW_PCT,
         fmt_people=fmt_people, fmt_pct=fmt_pct, fmt_m=fmt_m,
     )

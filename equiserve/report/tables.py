@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     from equiserve.study import CoverageResult, Study
 
 
+def distance_column(layer: str, unit: str) -> str:
+    """Column of a layer's distance in the cells layer: ``dist_<layer>_m`` or
+    ``time_<layer>_min``."""
+    return f"dist_{layer}_m" if unit == "m" else f"time_{layer}_min"
+
+
 def cells_frame(study: Study, result: CoverageResult) -> gpd.GeoDataFrame:
     """Populated cells with population, region, group, and per layer distance and coverage."""
     pop = study.population
@@ -24,7 +30,7 @@ def cells_frame(study: Study, result: CoverageResult) -> gpd.GeoDataFrame:
     data["region"] = study.regions.names[pop.region]
     data["group"] = study.regions.groups[pop.region]
     for name, cov in result.layers.items():
-        data[f"dist_{name}_m"] = cov.distance_m
+        data[distance_column(name, cov.unit)] = cov.distance
         data[f"covered_{name}"] = cov.covered
     return gpd.GeoDataFrame(data, geometry=pop.geometry().values, crs=study.crs)
 
