@@ -79,7 +79,12 @@ def test_tiny_study_outputs(tiny_study, tmp_path):
     assert set(SUMMARY_MIN_COLUMNS) <= set(summary.columns)
     assert set(summary["level"]) == {"study", "group", "region"}
     layers = dict(pyogrio.list_layers(paths["coverage.gpkg"]))
-    assert set(layers) == {"cells", "facilities", "regions", "gaps"}
+    assert set(layers) == {"cells", "facilities", "regions", "gaps", "service_areas",
+                           "service_areas_dissolved"}
+    areas = gpd.read_file(paths["coverage.gpkg"], layer="service_areas")
+    # straight-line layers: a circle of the standard around each facility
+    s1 = areas[(areas["layer"] == "schools") & (areas["facility_id"] == "S1")].iloc[0]
+    assert s1.geometry.area == pytest.approx(np.pi * 500**2, rel=2e-3)
     cells = gpd.read_file(paths["coverage.gpkg"], layer="cells")
     for col in ["population", "region", "group", "dist_schools_m", "covered_schools",
                 "dist_clinics_m", "covered_clinics"]:

@@ -68,8 +68,8 @@ def _gap_bins(unserved: np.ndarray) -> np.ndarray:
     return np.append(edges, np.inf)
 
 
-def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "OpenStreetMap"
-                 ) -> folium.Map:
+def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "OpenStreetMap",
+                 service_areas: gpd.GeoDataFrame | None = None) -> folium.Map:
     """Build the folium map of a study's coverage.
 
     Parameters
@@ -77,6 +77,9 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
     study, result : Study, CoverageResult
     tiles : str or None
         Base map; None draws no tiles (works offline).
+    service_areas : GeoDataFrame, optional
+        Dissolved service areas per layer (``layer``, ``standard``, geometry), drawn as
+        toggleable layers (hidden at first).
     """
     regions = study.regions.gdf.to_crs(4326)
     minx, miny, maxx, maxy = regions.total_bounds
@@ -129,6 +132,22 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
                          f"Mean {'time' if unit == 'min' else 'distance'} to nearest "
                          f"of the others ({unit})"]),
         ).add_to(fmap)
+
+    if service_areas is not None:
+        sa = service_areas.to_crs(4326)
+        for i, row in enumerate(sa.itertuples()):
+            colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
+            geom = _round_geoms(shapely.simplify(np.array([row.geometry]), 2e-5))
+            folium.GeoJson(
+                gpd.GeoDataFrame({"layer": [escape(row.layer)],
+                                  "standard": [escape(row.standard)]}, geometry=geom,
+                                 crs=4326),
+                name=f"Service area: {escape(row.layer)} ({escape(row.standard)})", show=False,
+                style_function=lambda f, c=colour: {"color": c, "weight": 1, "fillColor": c,
+                                                    "fillOpacity": 0.15},
+                tooltip=folium.GeoJsonTooltip(["layer", "standard"],
+                                              aliases=["Service area of", "Standard"]),
+            ).add_to(fmap)
 
     for i, (name, layer) in enumerate(study.layers.items()):
         colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from equiserve.io.output import atomic_output_dir
 from equiserve.report.html import render_report
-from equiserve.report.tables import cells_frame, facilities_frame, gaps_frame, regions_frame
+from equiserve.report.tables import (
+    cells_frame,
+    facilities_frame,
+    gaps_frame,
+    regions_frame,
+    service_areas_frame,
+)
 
 if TYPE_CHECKING:
     from equiserve.study import CoverageResult, Progress, Study
@@ -34,14 +40,17 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
         step("writing coverage.gpkg")
         gpkg = tmp / "coverage.gpkg"
         cells = cells_frame(study, result)
+        step("service areas")
+        areas, dissolved = service_areas_frame(study, result)
         for layer, frame in [("cells", cells), ("facilities", facilities_frame(study)),
                              ("regions", regions_frame(study, result)),
-                             ("gaps", gaps_frame(study, result, cells))]:
+                             ("gaps", gaps_frame(study, result, cells)),
+                             ("service_areas", areas), ("service_areas_dissolved", dissolved)]:
             frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
         step("writing report.html")
         (tmp / "report.html").write_text(render_report(study, result), encoding="utf-8")
         step("writing map.html")
-        coverage_map(study, result).save(str(tmp / "map.html"))
+        coverage_map(study, result, service_areas=dissolved).save(str(tmp / "map.html"))
     return {name: out / name for name in OUTPUTS}
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 if TYPE_CHECKING:
     from equiserve.study import CoverageResult, Study
@@ -80,3 +81,45 @@ def regions_frame(study: Study, result: CoverageResult) -> gpd.GeoDataFrame:
         pct = rows[rows["layer"] == name].set_index("name")["coverage_pct"]
         reg[f"coverage_{name}_pct"] = reg["region"].map(pct).to_numpy(float).round(2)
     return reg
+
+
+def service_areas_frame(study: Study, result: CoverageResult
+                        ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Service areas per facility and dissolved per layer.
+
+    Network layers: the reached parts of streets buffered by ``service_area_width_m``
+    (each piece belongs to the facility nearest by street). Straight-line layers: circles
+    of the standard's radius.
+    """
+    from equiserve.network.service_areas import (
+        network_service_areas,
+        straight_line_service_areas,
+    )
+
+    width = study.config.network.service_area_width_m if study.config.network else 50.0
+    rows, dissolved = [], []
+    for name, cov in result.layers.items():
+        layer = study.layers[name]
+        std = layer.standard
+        if cov.node_cost is None:
+            polys = straight_line_service_areas(layer.access_x, layer.access_y,
+                                                layer.access_facility, std.distance_m,
+                                                len(layer))
+        else:
+            polys = network_service_areas(study.networks[std.mode], cov.node_cost,
+                                          cov.node_label, std.threshold, len(layer),
+                                          width_m=width, weight=std.weight)
+        fac = layer.facilities
+        keep = ~shapely.is_empty(polys)
+        rows.append(gpd.GeoDataFrame({
+            "layer": name, "facility_id": fac["facility_id"].to_numpy()[keep],
+            "name": fac["name"].to_numpy()[keep], "standard": std.describe(),
+            "method": cov.method,
+        }, geometry=polys[keep], crs=study.crs))
+        union = shapely.union_all(polys[keep]) if keep.any() else shapely.Polygon()
+        dissolved.append(gpd.GeoDataFrame({
+            "layer": [name], "standard": [std.describe()], "method": [cov.method],
+            "area_km2": [shapely.area(union) / 1e6],
+        }, geometry=[union], crs=study.crs))
+    return (gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), crs=study.crs),
+            gpd.GeoDataFrame(pd.concat(dissolved, ignore_index=True), crs=study.crs))
