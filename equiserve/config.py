@@ -471,7 +471,7 @@ class _Validator:
         for k in tbl:
             if k not in allowed:
                 close = difflib.get_close_matches(k, sorted(allowed), n=1, cutoff=0.6)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = f"; did you mean '{close[0]}'?" if close else "."
                 raise ConfigError(f"{self.origin}: unknown key '{k}' in {label}{hint} "
                                   f"Allowed keys: {', '.join(sorted(allowed))}")
         missing = sorted(required - set(tbl))

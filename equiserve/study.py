@@ -246,7 +246,7 @@ def report_network(study: Study, mode: str, net: Network, snap: Snapped) -> None
     pop = study.population.population
     info = net.info
     kept = (f"{info['ways_used']:,} of {info['highway_ways']:,} highway ways used for {mode}"
-            if "highway_ways" in info else f"{net.n_edges:,} edges")
+            if "highway_ways" in info else f"network of {net.n_edges:,} edges")
     comp = net.components
     sizes = np.bincount(comp)
     study.notes.info(f"network.{mode}", f"{kept}; {net.n_nodes:,} nodes, {net.n_edges:,} edges, "

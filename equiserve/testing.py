@@ -94,22 +94,66 @@ id_field = "id"
 name_field = "name"
 capacity_field = "seats"
 serves = "children_6_11"
-standard = {{ distance_m = {school_m} }}
+standard = {school_std}
 
 [layers.clinics]
 kind = "clinic"
 source = "clinics.gpkg"
 capacity_field = "beds"
-standard = {{ distance_m = {clinic_m} }}
-"""
+standard = {clinic_std}
+{network}"""
+
+
+def tiny_streets_osm(ferry: bool = True) -> str:
+    """OSM XML of the tiny study's streets (WGS84): a 200 m grid on Core, one road along
+    Farms joined to Core by a bridge, a small grid on Isle and, if ``ferry``, a ferry from
+    Core's east edge to Isle (10 min crossing, 20 min interval, so a 10 min wait)."""
+    import pyproj
+
+    x0, y0 = TINY_ORIGIN
+    to_ll = pyproj.Transformer.from_crs(TINY_CRS, 4326, always_xy=True)
+    nodes: dict[tuple[float, float], int] = {}
+    ways: list[tuple[list[int], dict[str, str]]] = []
+
+    def node(x: float, y: float) -> int:
+        return nodes.setdefault((x, y), len(nodes) + 1)
+
+    def way(points: list[tuple[float, float]], **tags: str) -> None:
+        ways.append(([node(x, y) for x, y in points], tags))
+
+    for k in range(11):  # Core grid
+        way([(x0 + 200 * i, y0 + 200 * k) for i in range(11)], highway="residential")
+        way([(x0 + 200 * k, y0 + 200 * i) for i in range(11)], highway="residential")
+    way([(x0 - 3000 + 200 * i, y0 + 1000) for i in range(16)], highway="tertiary",
+        name="Farms Road")  # ends at (x0, y0 + 1000): the bridge joins Core's grid
+    for k in range(4):  # Isle grid
+        way([(x0 + 4000 + 200 * i, y0 + 200 * k) for i in range(4)], highway="residential")
+        way([(x0 + 4000 + 200 * k, y0 + 200 * i) for i in range(4)], highway="residential")
+    if ferry:
+        way([(x0 + 2000, y0 + 200), (x0 + 3000, y0 + 250), (x0 + 4000, y0 + 200)],
+            route="ferry", duration="00:10", interval="00:20", name="Isle ferry")
+    lines = ["<?xml version='1.0' encoding='UTF-8'?>", '<osm version="0.6" generator="equiserve">']
+    for (x, y), i in nodes.items():
+        lon, lat = to_ll.transform(x, y)
+        lines.append(f'  <node id="{i}" lat="{lat:.8f}" lon="{lon:.8f}" version="1"/>')
+    for w, (refs, tags) in enumerate(ways, start=1):
+        body = "".join(f'<nd ref="{r}"/>' for r in refs)
+        body += "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+        lines.append(f'  <way id="{w}" version="1">{body}</way>')
+    lines.append("</osm>")
+    return "\n".join(lines) + "\n"
 
 
 def write_tiny_study(folder: str | os.PathLike[str], school_m: float = 500.0,
-                     clinic_m: float = 1000.0) -> Path:
+                     clinic_m: float = 1000.0, network: bool = False, ferry: bool = True,
+                     school_std: str | None = None, clinic_std: str | None = None) -> Path:
     """Write the tiny study into ``folder`` and return the path of its study.toml.
 
     Regions are GeoJSON in WGS84, population a GeoPackage grid in UTM, schools a CSV of
-    WGS84 lon/lat and clinics a GeoPackage in UTM, so every reader path is used.
+    WGS84 lon/lat and clinics a GeoPackage in UTM, so every reader path is used. With
+    ``network``, ``streets.osm`` (see :func:`tiny_streets_osm`) is written and a
+    ``[network]`` table added; ``school_std``/``clinic_std`` override the standards (TOML
+    inline tables such as ``'{ mode = "walk", minutes = 60 }'``).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -121,6 +165,13 @@ def write_tiny_study(folder: str | os.PathLike[str], school_m: float = 500.0,
                   "lon": s.geometry.x.round(9), "lat": s.geometry.y.round(9)}).to_csv(
         folder / "schools.csv", index=False)
     fac["clinics"].to_file(folder / "clinics.gpkg", layer="clinics", driver="GPKG")
+    net = ""
+    if network:
+        (folder / "streets.osm").write_text(tiny_streets_osm(ferry), encoding="utf-8")
+        net = '\n[network]\nsource = "streets.osm"\n'
     path = folder / "study.toml"
-    path.write_text(TINY_TOML.format(school_m=school_m, clinic_m=clinic_m), encoding="utf-8")
+    path.write_text(TINY_TOML.format(
+        school_std=school_std or f"{{ distance_m = {school_m:g} }}",
+        clinic_std=clinic_std or f"{{ distance_m = {clinic_m:g} }}", network=net),
+        encoding="utf-8")
     return path

@@ -36,7 +36,7 @@ from equiserve.network.graph import WALK_SPEED_KMH, Network
 
 MODES = ("walk", "drive")
 #: Bump when the build changes, so that cached networks are rebuilt.
-BUILD_VERSION = 1
+BUILD_VERSION = 2
 
 #: Default driving speeds (km/h) by highway class when maxspeed is missing.
 DRIVE_SPEED_KMH = {
@@ -276,7 +276,7 @@ def _build(path: Path, opts: BuildOptions, crs: pyproj.CRS | str | int | None) -
         keep = [i for i in range(len(refs)) if np.isfinite(lon[i])]
         if len(keep) < 2:
             continue
-        used_ways += 1
+        used_ways += not is_ferry
         for i in keep:
             lon_of[refs[i]] = lon[i]
             lat_of[refs[i]] = lat[i]

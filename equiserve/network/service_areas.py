@@ -58,7 +58,8 @@ def network_service_areas(net: Network, node_cost: np.ndarray, node_label: np.nd
     if not len(lines):
         return out
     uniq, group = np.unique(labels, return_inverse=True)
-    multi = shapely.multilinestrings(lines, indices=group)
+    order = np.argsort(group, kind="stable")
+    multi = shapely.multilinestrings(lines[order], indices=group[order])
     out[uniq] = shapely.buffer(multi, width_m, quad_segs=4)
     return out
 
