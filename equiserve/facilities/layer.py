@@ -18,7 +18,7 @@ import shapely
 
 from equiserve.config import LayerConfig, Standard
 from equiserve.errors import DataError
-from equiserve.io.vector import read_vector
+from equiserve.io.vector import osm_tagged_nodes, read_vector
 from equiserve.notes import Notes
 from equiserve.regions import Regions
 
@@ -188,15 +188,12 @@ def _access_points(gdf: gpd.GeoDataFrame, cfg: LayerConfig, notes: Notes
 def _osm_entrances(polys: gpd.GeoDataFrame, cfg: LayerConfig, notes: Notes
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OSM ``entrance=*`` nodes on the outline of each polygon: (x, y, row in polys)."""
-    from dataclasses import replace
-
-    spec = replace(cfg.source, osm_tags={"entrance": True}, filter=None)
-    ents = read_vector(spec, notes)
-    ents = ents[shapely.get_type_id(ents.geometry.values) == 0].to_crs(polys.crs)
-    if ents.empty:
+    lon, lat = osm_tagged_nodes(cfg.source.path, "entrance")
+    if not len(lon):
         return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
-    tree = shapely.STRtree(ents.geometry.values)
+    ents = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(polys.crs).values
+    tree = shapely.STRtree(ents)
     outline = shapely.boundary(polys.geometry.values)
     pi, ei = tree.query(outline, predicate="dwithin", distance=ENTRANCE_TOLERANCE_M)
-    pts = ents.geometry.values[ei]
+    pts = ents[ei]
     return shapely.get_x(pts), shapely.get_y(pts), pi.astype(np.int64)

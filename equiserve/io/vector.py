@@ -7,6 +7,7 @@ the configured filter applied. Every problem raises a DataError naming the file 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from pathlib import Path
 
@@ -167,6 +168,29 @@ def _read_csv(spec: SourceSpec) -> gpd.GeoDataFrame:
     if not isinstance(crs, str):
         out = out.set_crs(crs)
     return out
+
+
+def osm_tagged_nodes(path: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of the OSM nodes carrying tag ``key`` (e.g. ``entrance``)."""
+    stat = path.stat()
+    return _osm_tagged_nodes(str(path), stat.st_mtime_ns, stat.st_size, key)
+
+
+@functools.lru_cache(maxsize=16)
+def _osm_tagged_nodes(path: str, _mtime: int, _size: int, key: str
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    import osmium
+
+    lon, lat = [], []
+    try:
+        fp = osmium.FileProcessor(path, osmium.osm.NODE).with_filter(osmium.filter.KeyFilter(key))
+        for node in fp:
+            if node.location.valid():
+                lon.append(node.location.lon)
+                lat.append(node.location.lat)
+    except Exception as exc:
+        raise DataError(f"cannot read OSM nodes from {path}: {exc}") from None
+    return np.array(lon), np.array(lat)
 
 
 def _read_osm(spec: SourceSpec) -> gpd.GeoDataFrame:
