@@ -366,3 +366,14 @@ def test_zhuhai_walk_distances_match_networkx(zhuhai_data):
                 assert got == pytest.approx(exp, abs=0.1)
             checked += 1
     assert checked == 200
+
+
+def test_bz2_compressed_osm_reads_the_same(ferry_osm, tmp_path):
+    import bz2
+
+    packed = tmp_path / "islands.osm.bz2"
+    packed.write_bytes(bz2.compress(ferry_osm.read_bytes()))
+    a = network_from_osm(ferry_osm, "walk", cache=False)
+    b = network_from_osm(packed, "walk", cache=False)
+    np.testing.assert_array_equal(a.node_id, b.node_id)
+    np.testing.assert_allclose(a.length_m, b.length_m)

@@ -49,8 +49,9 @@ def test_census_population_is_conserved(zhuhai_run):
     assert regions.loc["香洲区", "population"] == pytest.approx(1_384_317, rel=1e-6)
 
 
-def test_bus_stop_coverage_matches_independent_osm_reading(zhuhai_run, zhuhai_data):
-    """Stops read with GDAL's OSM driver (not osmnx), distances by brute force."""
+def test_bus_stops_by_street_are_never_nearer_than_straight_line(zhuhai_run, zhuhai_data):
+    """Stops read with GDAL's OSM driver (not osmnx), straight distances by brute force:
+    a walk along streets (plus the legs to and from them) is never shorter."""
     stops = pyogrio.read_dataframe(zhuhai_data / "osm" / "zhuhai.osm", layer="points")
     stops = stops[stops["highway"] == "bus_stop"].to_crs(32649)
     cells = gpd.read_file(zhuhai_run / "coverage.gpkg", layer="cells")
@@ -61,14 +62,18 @@ def test_bus_stop_coverage_matches_independent_osm_reading(zhuhai_run, zhuhai_da
     for i in range(0, len(cx), 5000):  # chunks of all-pairs distances
         sl = slice(i, i + 5000)
         d[sl] = np.hypot(cx[sl, None] - fx[None, :], cy[sl, None] - fy[None, :]).min(axis=1)
-    covered = cells["population"].to_numpy()[d <= 500].sum()
+    walk = cells["dist_bus_stops_m"].to_numpy()
+    assert (walk >= d - 1e-3).all()
     s = pd.read_csv(zhuhai_run / "summary.csv")
     row = s[(s["level"] == "study") & (s["layer"] == "bus_stops")].iloc[0]
     assert row["facilities"] == len(stops)
-    # cells' centroids in the gpkg are polygon centroids, like the pipeline's cell centres,
-    # up to float noise: compare covered population to 1e-6
-    assert row["covered_population"] == pytest.approx(covered, rel=1e-6)
-    assert 0 < row["coverage_pct"] < 5  # only central Xiangzhou has OSM data here
+    assert row["distance_method"] == "network_walk"
+    straight_covered = cells["population"].to_numpy()[d <= 500].sum()
+    assert 0 < row["covered_population"] <= straight_covered
+    # only central Xiangzhou has streets here: the rest is reported unreachable
+    assert row["unreachable_population"] > 0.9 * row["population"]
+    notes = pd.read_csv(zhuhai_run / "data_quality.csv")
+    assert notes["message"].str.contains("farther than the snapping limit").any()
 
 
 def test_west_has_no_facility_data_and_says_so(zhuhai_run):
