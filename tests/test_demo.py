@@ -2,7 +2,8 @@
 
 The demo is generated once per module. Its properties are checked with computations that
 are independent of the generator: GDAL rasterisation for populations by group, geopandas
-spatial joins for facility counts, and pyproj.Geod for the GCJ-02 offsets.
+spatial joins for facility counts, pyproj.Geod for the GCJ-02 offsets, and the street
+network as pyosmium reads it back and as :meth:`equiserve.network.Network.from_osm` builds it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import pytest
 import rasterio
@@ -21,6 +23,7 @@ from pyproj import Geod
 from rasterio.features import rasterize
 
 from equiserve.demo import write_demo_inputs
+from equiserve.network import Network
 
 UTM = "EPSG:32649"
 GROUPS = ("east", "west", "island")
@@ -34,7 +37,10 @@ FILES = (
     "bus_stops.csv",
     "art_centres.shp",
     "sports_parks.parquet",
+    "streets.osm.pbf",
 )
+#: Default ferry speed of the network build (km/h).
+FERRY_KMH = 20.0
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +122,55 @@ def layers(demo: Path, stops: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
+def _read_osm(path: Path) -> tuple[list[tuple], list[tuple]]:
+    """Nodes (id, x, y, tags) and ways (id, node ids, tags) of an OSM file, in file order.
+
+    ``x``/``y`` are libosmium's fixed-point coordinates (1e-7 degrees), compared exactly.
+    """
+    nodes, ways = [], []
+    for obj in osmium.FileProcessor(str(path)):
+        if obj.is_node():
+            nodes.append((obj.id, obj.location.x, obj.location.y, dict(obj.tags)))
+        elif obj.is_way():
+            ways.append((obj.id, [n.ref for n in obj.nodes], dict(obj.tags)))
+    return nodes, ways
+
+
+@pytest.fixture(scope="module")
+def osm(demo: Path) -> dict:
+    """The street file as pyosmium reads it back: its nodes and ways."""
+    nodes, ways = _read_osm(demo / "streets.osm.pbf")
+    return {"nodes": nodes, "ways": ways}
+
+
+def _network(demo: Path, mode: str) -> Network:
+    start = time.perf_counter()
+    net = Network.from_osm(demo / "streets.osm.pbf", mode=mode, crs=UTM, cache=False)
+    print(f"{mode} network: {net.n_nodes} nodes, {net.n_edges} edges, "
+          f"built in {time.perf_counter() - start:.2f} s")
+    return net
+
+
+@pytest.fixture(scope="module")
+def walk(demo: Path) -> Network:
+    """The demo's walk network (UTM 49N, not cached)."""
+    return _network(demo, "walk")
+
+
+@pytest.fixture(scope="module")
+def drive(demo: Path) -> Network:
+    """The demo's drive network (UTM 49N, not cached)."""
+    return _network(demo, "drive")
+
+
+def _region_of(regions: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Name of the region holding each point ('' off land)."""
+    out = np.full(len(x), "", dtype=object)
+    for name, geom in zip(regions["name"], regions.geometry, strict=True):
+        out[shapely.contains_xy(geom, x, y)] = name
+    return out
+
+
 def _groups_of(layer: gpd.GeoDataFrame, regions: gpd.GeoDataFrame) -> pd.Series:
     """Group of the region holding each feature (its representative point), NaN off land."""
     pts = gpd.GeoDataFrame(geometry=layer.to_crs(UTM).representative_point(), crs=UTM)
@@ -144,6 +199,7 @@ def test_files_study_toml_and_labels(demo: Path) -> None:
         "band": 1,
         "subgroups": {"children_6_11": {"band": 2}},
     }
+    assert study["network"] == {"source": "streets.osm.pbf"}
     layers = study["layers"]
     assert set(layers) == {
         "primary_schools",
@@ -155,9 +211,16 @@ def test_files_study_toml_and_labels(demo: Path) -> None:
     }
     assert layers["primary_schools"]["filter"] == "level == 'primary'"
     assert layers["primary_schools"]["serves"] == "children_6_11"
-    assert layers["primary_schools"]["standard"] == {"distance_m": 500}
     assert layers["middle_schools"]["filter"] == "level == 'middle'"
-    assert layers["middle_schools"]["standard"] == {"distance_m": 1000}
+    standards = {name: layer["standard"] for name, layer in layers.items()}
+    assert standards == {
+        "primary_schools": {"mode": "walk", "distance_m": 500},
+        "middle_schools": {"mode": "walk", "distance_m": 1000},
+        "clinics": {"mode": "walk", "minutes": 15},
+        "bus_stops": {"mode": "walk", "distance_m": 500},
+        "art_centres": {"mode": "walk", "minutes": 15},
+        "sports_parks": {"distance_m": 1000},  # straight line, so both methods show
+    }
     assert layers["clinics"]["capacity_field"] == "beds"
     assert layers["bus_stops"]["crs"] == "GCJ-02"
     assert (layers["bus_stops"]["x_field"], layers["bus_stops"]["y_field"]) == ("lon", "lat")
@@ -205,6 +268,11 @@ def test_same_seed_identical_other_seed_differs(demo: Path, tmp_path: Path) -> N
     a = gpd.read_parquet(demo / "sports_parks.parquet")
     b = gpd.read_parquet(again / "sports_parks.parquet")
     assert a.geometry.to_wkb().tolist() == b.geometry.to_wkb().tolist()
+
+    # streets: same node and way ids, tags and coordinates (read back, not bytes)
+    streets = _read_osm(demo / "streets.osm.pbf")
+    assert _read_osm(again / "streets.osm.pbf") == streets
+    assert _read_osm(other / "streets.osm.pbf") != streets
 
 
 def test_regions_valid_and_grouped(regions: gpd.GeoDataFrame) -> None:
@@ -347,3 +415,142 @@ def test_bus_stops_gcj02_offset(stops: gpd.GeoDataFrame) -> None:
     assert ((dist >= 300.0) & (dist <= 700.0)).all()
     # GCJ-02 moves points east and south here
     assert (stops["lon"] > wgs.x).all() and (stops["lat"] < wgs.y).all()
+
+
+# --------------------------------------------------------------------------------------
+# streets
+
+
+def test_streets_file_contents(osm: dict) -> None:
+    nodes, ways = osm["nodes"], osm["ways"]
+    node_ids = np.array([n[0] for n in nodes])
+    way_ids = np.array([w[0] for w in ways])
+    print(f"streets: {len(nodes)} nodes, {len(ways)} ways")
+    assert 40_000 <= len(nodes) <= 150_000
+    # positive ids, nodes sorted and written before ways (file order is kept by the reader)
+    assert node_ids.min() > 0 and (np.diff(node_ids) > 0).all()
+    assert way_ids.min() > 0 and (np.diff(way_ids) > 0).all()
+    used = np.unique(np.concatenate([w[1] for w in ways]))
+    assert np.array_equal(used, node_ids)  # every way node exists, no orphan nodes
+
+    tags = [w[2] for w in ways]
+    highway = pd.Series([t.get("highway") for t in tags])
+    counts = highway.value_counts()
+    for hw in ("residential", "unclassified", "footway", "secondary", "primary", "motorway",
+               "motorway_link"):
+        assert counts.get(hw, 0) > 0, hw
+    assert counts["residential"] > counts["secondary"] > 0
+    assert sum(t.get("oneway") == "yes" and t["highway"] == "residential" for t in tags) >= 50
+    major = [t for t in tags if t.get("highway") in ("primary", "secondary")]
+    assert all("maxspeed" in t for t in major)
+    bridges = [t for t in tags if t.get("bridge") == "yes"]
+    assert 2 <= len(bridges) <= 3 and all(t["highway"] == "primary" for t in bridges)
+
+    ferries = [w for w in ways if w[2].get("route") == "ferry"]
+    assert len(ferries) == 3 and all("name" in w[2] for w in ferries)
+    assert sum("duration" in w[2] for w in ferries) >= 1
+    assert sum("interval" in w[2] for w in ferries) >= 1
+    assert all("highway" not in w[2] for w in ferries)
+
+
+def test_streets_on_land(walk: Network, drive: Network, regions: gpd.GeoDataFrame,
+                         osm: dict) -> None:
+    land = shapely.union_all(regions.geometry.values)
+    for net in (walk, drive):
+        assert shapely.contains_xy(land, net.x, net.y).all()
+        # only bridges (one straight edge each) and ferries leave the land
+        mx = (net.x[net.u] + net.x[net.v]) / 2
+        my = (net.y[net.u] + net.y[net.v]) / 2
+        wet = ~shapely.contains_xy(land, mx, my) & ~net.is_ferry
+        n_bridges = sum(w[2].get("bridge") == "yes" for w in osm["ways"])
+        assert wet.sum() == n_bridges
+        assert (net.length_m[wet] > 1500.0).all()
+
+
+def test_walk_components(walk: Network, regions: gpd.GeoDataFrame) -> None:
+    comp = walk.components
+    where = _region_of(regions, walk.x, walk.y)
+    group = dict(zip(regions["name"], regions["group"], strict=True))
+    node_group = np.array([group.get(w, "") for w in where])
+    mainland = np.isin(node_group, ["east", "west"])
+    assert (node_group == "east").any() and (node_group == "west").any()
+    labels = np.unique(comp[mainland])
+    assert len(labels) == 1  # the bridges join west and east
+    main = labels[0]
+
+    ferry_ends = np.concatenate([walk.u[walk.is_ferry], walk.v[walk.is_ferry]])
+    linked = set(where[ferry_ends]) - {""}
+    islands = set(regions.loc[regions["group"] == "island", "name"])
+    assert len(linked & islands) == len(islands) - 1
+    for name in islands:
+        assert (where == name).sum() >= 50, name  # every island has streets
+    for name in linked & islands:
+        assert (comp[where == name] == main).all(), name
+    # the island without a ferry: one network of its own, cut off from the mainland
+    (cut_off,) = islands - linked
+    own = np.unique(comp[where == cut_off])
+    assert len(own) == 1 and own[0] != main
+    assert (where[comp == own[0]] == cut_off).all()
+    assert set(np.unique(comp).tolist()) == {main, own[0]}  # and no stray pieces
+
+
+def test_drive_motorway_oneway_and_speeds(walk: Network, drive: Network, osm: dict) -> None:
+    ways = osm["ways"]
+    motor = {n for _, nds, t in ways if t.get("highway", "").startswith("motorway") for n in nds}
+    other = {n for _, nds, t in ways
+             if not t.get("highway", "motorway").startswith("motorway") for n in nds}
+    motorway_only = np.array(sorted(motor - other))
+    assert len(motorway_only) > 50
+    assert np.isin(motorway_only, drive.node_id).all()
+    assert not np.isin(motorway_only, walk.node_id).any()  # walkers may not use it
+
+    # one-way streets (and motorway carriageways) for drivers; walkers go both ways
+    one_way = ~np.isfinite(drive.time_bwd_s)
+    assert one_way.sum() > 100
+    assert np.isfinite(walk.time_fwd_s).all() and np.isfinite(walk.time_bwd_s).all()
+
+    # maxspeed is used: residential default 30, secondary 50, primary 60, bridges 80,
+    # motorway 100 km/h
+    road = ~drive.is_ferry & (drive.length_m > 1.0)
+    t = np.minimum(drive.time_fwd_s, drive.time_bwd_s)[road]
+    speeds = set(np.round(drive.length_m[road] / t * 3.6).astype(int).tolist())
+    assert {30, 50, 60, 80, 100} <= speeds
+
+
+def test_ferries_include_the_wait(walk: Network, drive: Network) -> None:
+    for net in (walk, drive):
+        ferry = net.is_ferry
+        assert ferry.sum() == 3
+        crossing = net.length_m[ferry] / (FERRY_KMH / 3.6)
+        assert (net.time_fwd_s[ferry] > crossing).all()
+        assert np.array_equal(net.time_fwd_s[ferry], net.time_bwd_s[ferry])
+        assert (net.length_m[ferry] > 2000.0).all()
+
+
+def test_facilities_near_streets(layers: dict, walk: Network,
+                                 regions: gpd.GeoDataFrame) -> None:
+    land = shapely.union_all(regions.geometry.values)
+    for name, layer in layers.items():
+        pts = layer.to_crs(UTM).representative_point()
+        snapped = walk.snap(pts.x.to_numpy(), pts.y.to_numpy(), limit_m=150.0, land=land)
+        share = snapped.ok.mean()
+        print(f"{name}: {share:.1%} within 150 m of a walkable street")
+        assert share >= 0.9, name
+    # bus stops sit on the streets themselves (GCJ-02 round trip: well under a metre)
+    stops = layers["bus_stops"].to_crs(UTM).geometry
+    snapped = walk.snap(stops.x.to_numpy(), stops.y.to_numpy(), limit_m=150.0, land=land)
+    assert (snapped.access_m < 1.0).all()
+
+
+def test_some_rural_cells_far_from_streets(walk: Network, raster: dict,
+                                           regions: gpd.GeoDataFrame) -> None:
+    populated = raster["people"] > 0
+    x, y = raster["x"][populated], raster["y"][populated]
+    snapped = walk.snap(x, y, limit_m=500.0, land=shapely.union_all(regions.geometry.values))
+    far = ~snapped.ok
+    group = dict(zip(regions["name"], regions["group"], strict=True))
+    far_groups = {group[r] for r in _region_of(regions, x[far], y[far])}
+    print(f"populated cells > 500 m from a street: {far.sum()} of {far.size}")
+    assert far.sum() >= 10 and far_groups == {"west"}
+    assert far.mean() < 0.03
+    assert set(snapped.reason[far]) == {"too far"}
