@@ -13,15 +13,17 @@ What it measures, in one run (same process, same inputs, seeded):
    on a sample of nodes; ratio networkx / equiserve (target: >= 10x).
 4. pandana, if it imports or ``pip install pandana`` works (tried once, in a
    subprocess): contraction-hierarchy build, then ``set_pois`` + ``nearest_pois`` for the
-   same layers (search radius: 5 % over the farthest nearest-source distance of that
-   layer, pandana's best case); distances compared on a sample.
+   same layer sizes (search radius: 5 % over the farthest nearest-source distance of that
+   layer, pandana's best case); distances compared on a sample. Its CH build takes about
+   400 s at 250k nodes here, so by default pandana runs on a 50k-node grid of the same
+   kind (compared with equiserve on that grid); ``--pandana-full`` runs it at 250k.
 5. Cells to facilities: 100,000 random "cells" and 2,000 facilities snapped with
    ``Network.snap``; ``network_nearest_facility`` for five facility layers; then the
    bounded OD ``Network.od`` (2,000 facilities x 100,000 cells within 2 km), run in a
-   fresh subprocess to report its memory: the ru_maxrss growth during the OD step and
-   the tracemalloc peak (numpy buffers included) of a second OD run (targets: < 10 s,
-   < 2 GB). Peer: networkx bounded single-source Dijkstra from 200 facilities,
-   extrapolated to 2,000 (and used to check 20 OD columns).
+   fresh subprocess to report its memory: peak RSS during the step (VmHWM, reset just
+   before it), ru_maxrss before/after, and the tracemalloc peak (numpy buffers included)
+   of a second OD run (targets: < 10 s, < 2 GB). Peer: networkx bounded single-source
+   Dijkstra from 200 facilities, extrapolated to 2,000 (and used to check 20 OD columns).
 6. The real Zhuhai OSM extract (``$EQUISERVE_ZHUHAI_DATA/osm/zhuhai.osm``, default
    ``/work/shared/data/zhuhai``; skipped with a message if missing): walk network built
    with ``Network.from_osm(cache=False)`` (peer row: osmnx ``graph_from_xml`` +
@@ -33,8 +35,9 @@ Nothing is asserted; a table (step, equiserve s, peer s, ratio) closes the outpu
 
 Usage::
 
-    python benchmarks/bench_network.py           # full: 250k nodes, 100k cells (~3-6 min)
-    python benchmarks/bench_network.py --quick   # 50k nodes, 20k cells, 500 facilities
+    python benchmarks/bench_network.py                 # full: 250k nodes, 100k cells
+    python benchmarks/bench_network.py --quick         # 50k nodes, 20k cells, 500 facilities
+    python benchmarks/bench_network.py --pandana-full  # also pandana at 250k (+7 min)
 """
 
 from __future__ import annotations
@@ -175,12 +178,13 @@ def nx_graph(net: Network):
     u, v, w = net.u[order], net.v[order], net.length_m[order]
     if directed:
         f, b = fwd[order], bwd[order]
-        G.add_weighted_edges_from(zip(u[f].tolist(), v[f].tolist(), w[f].tolist()),
+        G.add_weighted_edges_from(zip(u[f].tolist(), v[f].tolist(), w[f].tolist(), strict=True),
                                   weight="length")
-        G.add_weighted_edges_from(zip(v[b].tolist(), u[b].tolist(), w[b].tolist()),
+        G.add_weighted_edges_from(zip(v[b].tolist(), u[b].tolist(), w[b].tolist(), strict=True),
                                   weight="length")
     else:
-        G.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist()), weight="length")
+        G.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist(), strict=True),
+                                  weight="length")
     return G
 
 
@@ -253,7 +257,7 @@ def bench_nearest(net: Network, sources: list[np.ndarray], tag: str, rng: np.ran
     spent = 0.0
     sample = rng.choice(net.n_nodes, size=min(3000, net.n_nodes), replace=False)
     worst, mism = 0.0, 0
-    for s, cost in zip(sources, ours):
+    for s, cost in zip(sources, ours, strict=True):
         if spent > budget:
             break
         t0 = time.perf_counter()
@@ -306,7 +310,7 @@ def bench_pandana(net: Network, sources, ours, tag: str, sample: np.ndarray, our
     print(f"[{tag}] pandana {getattr(pdna, '__version__', '?')}: Network build "
           f"(contraction hierarchy): {build:.2f} s")
     qt, worst, mism = [], 0.0, 0
-    for i, (s, cost) in enumerate(zip(sources, ours)):
+    for i, (s, cost) in enumerate(zip(sources, ours, strict=True)):
         reach = cost[np.isfinite(cost)]
         maxdist = float(np.ceil(reach.max() * 1.05)) if reach.size else 1000.0
         cat = f"layer{i}"
@@ -356,18 +360,45 @@ def load_snapped(z, pre: str) -> Snapped:
     return Snapped(a["edge"], a["t"], a["access_m"], a["px"], a["py"], a["ok"], reason)
 
 
+def proc_status_mb(key: str) -> float | None:
+    """``VmHWM`` (peak resident set) or ``VmRSS`` of this process, MB (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux ``clear_refs``); False if not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def od_worker(inputs: str, out: str) -> None:
-    """Run in a subprocess: time Network.od and report its memory as JSON on stdout."""
+    """Run in a subprocess: time Network.od and report its memory as JSON on stdout.
+
+    ru_maxrss of a child starts at its parent's RSS at fork time on Linux (it survives
+    exec), so the step's own peak is read from VmHWM, reset just before the step.
+    """
     z = np.load(inputs)
     net = Network.from_arrays(z["x"], z["y"], z["u"], z["v"], z["length_m"])
     cells, facs = load_snapped(z, "c_"), load_snapped(z, "f_")
     del z
     gc.collect()
     rss0 = maxrss_mb()
+    vm0 = proc_status_mb("VmRSS")
+    reset = reset_peak_rss()
     t0 = time.perf_counter()
     m = net.od(cells, facs, CUTOFF_M)
     t = time.perf_counter() - t0
     rss1 = maxrss_mb()
+    hwm = proc_status_mb("VmHWM") if reset else None
     sp.save_npz(out, m)
     del m
     gc.collect()
@@ -376,6 +407,7 @@ def od_worker(inputs: str, out: str) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(json.dumps({"time_s": t, "rss_before_mb": rss0, "rss_after_mb": rss1,
+                      "vmrss_before_mb": vm0, "vmhwm_during_mb": hwm,
                       "tracemalloc_peak_mb": peak / 2**20, "pairs": int(m2.nnz),
                       "shape": list(m2.shape)}))
 
@@ -430,13 +462,16 @@ def check_od_with_networkx(G, net: Network, cells: Snapped, facs: Snapped, od: s
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="50k nodes, 20k cells")
+    ap.add_argument("--pandana-full", action="store_true",
+                    help="run pandana on the 250k-node graph too (its CH build alone took "
+                         "about 400 s here); default: on a 50k-node grid")
     ap.add_argument("--od-worker", nargs=2, metavar=("INPUTS", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.od_worker:
         od_worker(*args.od_worker)
         return
 
-    np.random.seed(SEED)
+    np.random.seed(SEED)  # noqa: NPY002  (any library drawing from the global RNG)
     rng = np.random.default_rng(SEED)
     side = 224 if args.quick else 500
     n_cells = 20_000 if args.quick else 100_000
@@ -457,20 +492,36 @@ def main() -> None:
     t_comp, comp = timed(lambda: Network.from_arrays(x, y, u, v, length).components, 1)
     print(f"    components: {len(np.unique(comp))} (largest {np.bincount(comp).max():,} "
           f"nodes), {t_comp:.3f} s")
-    import networkx as nx
-
     t0 = time.perf_counter()
     G = nx_graph(net)
     t_nxb = time.perf_counter() - t0
     print(f"    networkx graph from the same arrays: {t_nxb:.2f} s "
           f"({G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges)")
-    row("synthetic: build", t_build, t_nxb, "networkx Graph from arrays")
+    row("synthetic: build (CSR deferred to queries)", t_build, t_nxb,
+        "networkx Graph from arrays")
 
     # 2-4. nearest --------------------------------------------------------------------
     print(f"\n[2-4] nearest source for every node, layers {LAYERS}", flush=True)
     sources = layer_sources(net.n_nodes, rng)
-    bench_nearest(net, sources, "synthetic", rng, G=G, pandana_mod=pdna,
+    on_main = args.quick or args.pandana_full
+    bench_nearest(net, sources, "synthetic", rng, G=G, pandana_mod=pdna if on_main else None,
                   pandana_reason=pdna_reason)
+    if pdna is not None and not on_main:
+        # pandana's contraction hierarchy takes minutes at 250k nodes (about 400 s here):
+        # compare on a 50k-node grid of the same kind instead (--pandana-full for 250k)
+        prng = np.random.default_rng(SEED + 1)
+        pnet = Network.from_arrays(*street_grid(224, prng))
+        psrc = layer_sources(pnet.n_nodes, prng)
+        pt, pours = [], []
+        for s in psrc:
+            t, (cost, _) = timed(lambda s=s: pnet.nearest(s))
+            pt.append(t)
+            pours.append(cost)
+        print(f"[synthetic-50k] pandana on a {pnet.n_nodes:,}-node grid of the same kind "
+              f"(use --pandana-full for 250k); equiserve nearest there: "
+              + ", ".join(f"{t:.3f}" for t in pt) + f" s; total {sum(pt):.3f} s")
+        psample = prng.choice(pnet.n_nodes, size=3000, replace=False)
+        bench_pandana(pnet, psrc, pours, "synthetic-50k", psample, sum(pt), pdna)
 
     # 5. cells, facilities, OD --------------------------------------------------------
     print(f"\n[5] {n_cells:,} cells x {n_fac:,} facilities", flush=True)
@@ -518,9 +569,16 @@ def main() -> None:
                   f"({info['pairs'] / max(1, facs.ok.sum()):.0f} cells per facility), "
                   f"matrix {info['shape'][0]:,} x {info['shape'][1]:,} "
                   f"(targets: < 10 s, < 2 GB)")
-            print(f"    memory: process max RSS {info['rss_before_mb']:.0f} MB before OD -> "
-                  f"{info['rss_after_mb']:.0f} MB after (+{grow:.0f} MB); tracemalloc peak "
-                  f"of a second OD run {info['tracemalloc_peak_mb']:.0f} MB")
+            hwm, vm0 = info["vmhwm_during_mb"], info["vmrss_before_mb"]
+            if hwm is not None and vm0 is not None:
+                print(f"    memory (subprocess): RSS {vm0:.0f} MB before OD, peak RSS during "
+                      f"OD {hwm:.0f} MB (+{hwm - vm0:.0f} MB for the step); tracemalloc "
+                      f"peak of a second OD run {info['tracemalloc_peak_mb']:.0f} MB "
+                      f"(numpy buffers included)")
+            print(f"    ru_maxrss before/after OD: {info['rss_before_mb']:.0f} / "
+                  f"{info['rss_after_mb']:.0f} MB (+{grow:.0f} MB; a child's ru_maxrss "
+                  f"starts at the parent's RSS at fork, so it hides the step when the "
+                  f"parent is bigger)")
             row(f"OD {n_fac}x{n_cells // 1000}k within 2 km", info["time_s"], None, "")
     if od is not None:
         n_time, n_check = 200, 20
