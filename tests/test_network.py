@@ -197,7 +197,8 @@ def test_service_area_does_not_cross_a_river():
     facs = net.snap(np.array([950.0]), np.array([500.0]))
     nodes, offsets, which = net.source_offsets(facs, "length")
     cost, label = net.nearest(nodes, offsets, which, reverse=True)
-    area = network_service_areas(net, cost, label, 1000.0, 1, width_m=40)[0]
+    per_facility, area = network_service_areas(net, cost, label, 1000.0, 1, width_m=40)
+    assert per_facility[0].equals(area)  # one facility: its area is the layer's
     east_bank = shapely.box(1300, 0, 2300, 1000)
     assert area.area > 0
     assert not area.intersects(east_bank)

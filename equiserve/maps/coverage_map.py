@@ -137,7 +137,7 @@ def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "Open
         sa = service_areas.to_crs(4326)
         for i, row in enumerate(sa.itertuples()):
             colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
-            geom = _round_geoms(shapely.simplify(np.array([row.geometry]), 2e-5))
+            geom = _round_geoms(np.array([row.geometry]))
             folium.GeoJson(
                 gpd.GeoDataFrame({"layer": [escape(row.layer)],
                                   "standard": [escape(row.standard)]}, geometry=geom,

@@ -243,25 +243,35 @@ class Network:
         w = np.maximum(np.concatenate([fwd[a], bwd[b]]), _EPS)
         return src, dst, w
 
-    def _csr(self, weight: Weight, reverse: bool, extra: int = 0,
-             extra_edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    def _base_csr(self, weight: Weight, reverse: bool, ferries: bool = True) -> sp.csr_matrix:
+        """CSR adjacency with parallel edges reduced to the cheapest; cached per arguments."""
+        key = (weight, reverse, ferries)
+        cache = self.__dict__.setdefault("_csr_cache", {})
+        if key not in cache:
+            src, dst, w = self._directed_edges(weight, ferries)
+            if reverse:
+                src, dst = dst, src
+            n = self.n_nodes
+            # sort by (src, dst) through one integer key, then keep each pair's minimum
+            pair = src * n + dst
+            order = np.argsort(pair, kind="stable")
+            pair, w = pair[order], w[order]
+            start = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+            w = np.minimum.reduceat(w, start) if len(w) else w
+            pair = pair[start]
+            cache[key] = sp.csr_matrix((w, (pair // n, pair % n)), shape=(n, n))
+        return cache[key]
+
+    def _csr(self, weight: Weight, reverse: bool, sources: np.ndarray, offsets: np.ndarray,
              ferries: bool = True) -> sp.csr_matrix:
-        """CSR adjacency (parallel edges reduced to the cheapest), optionally reversed and
-        with ``extra`` virtual nodes appended and their edges."""
-        src, dst, w = self._directed_edges(weight, ferries)
-        if reverse:
-            src, dst = dst, src
-        if extra_edges is not None:
-            src = np.concatenate([src, extra_edges[0]])
-            dst = np.concatenate([dst, extra_edges[1]])
-            w = np.concatenate([w, np.maximum(extra_edges[2], _EPS)])
-        n = self.n_nodes + extra
-        # keep the minimum of parallel edges (csr_matrix would add them up)
-        order = np.lexsort((w, dst, src))
-        src, dst, w = src[order], dst[order], w[order]
-        first = np.ones(len(src), bool)
-        first[1:] = (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])
-        return sp.csr_matrix((w[first], (src[first], dst[first])), shape=(n, n))
+        """The base CSR with one virtual node per source appended (rows n..n+k-1), each
+        joined to its source node by an edge of cost ``offset``."""
+        base = self._base_csr(weight, reverse, ferries)
+        n, k = self.n_nodes, len(sources)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.arange(1, k + 1)])
+        indices = np.concatenate([base.indices, np.asarray(sources, dtype=base.indices.dtype)])
+        data = np.concatenate([base.data, np.maximum(offsets, _EPS)])
+        return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
 
     @cached_property
     def components(self) -> np.ndarray:
@@ -313,8 +323,7 @@ class Network:
             return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
         # one virtual node per source, joined to its node by an edge of cost = offset
         virtual = n + np.arange(k)
-        g = self._csr(weight, reverse, extra=k, extra_edges=(virtual, sources, offsets),
-                      ferries=ferries)
+        g = self._csr(weight, reverse, sources, offsets, ferries=ferries)
         dist, _, src = dijkstra(g, directed=True, indices=virtual, min_only=True,
                                 return_predecessors=True, limit=limit)
         dist = dist[:n]
@@ -432,29 +441,48 @@ class Network:
         """
         n_o, n_d = len(origins.edge), len(destinations.edge)
         nodes, offsets, which = self.source_offsets(destinations, weight, to_point=True)
-        k = n_d
-        virtual = self.n_nodes + which
-        g = self._csr(weight, reverse=True, extra=k, extra_edges=(virtual, nodes, offsets))
+        # every destination gets one virtual node (n + j) joined to both ends of its edge
+        order = np.argsort(which, kind="stable")
+        nodes, offsets, which = nodes[order], offsets[order], which[order]
+        base = self._base_csr(weight, reverse=True)
+        n = self.n_nodes
+        counts = np.bincount(which, minlength=n_d)
+        indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)])
+        g = sp.csr_matrix((np.concatenate([base.data, np.maximum(offsets, _EPS)]),
+                           np.concatenate([base.indices, nodes.astype(base.indices.dtype)]),
+                           indptr), shape=(n + n_d, n + n_d))
+        # node -> (origin, cost from the origin to that node) for both ends of its edge
         fwd, bwd = self._edge_cost(weight)
         ok_o = np.flatnonzero(origins.ok)
         e = origins.edge[ok_o]
-        a, b = self.u[e], self.v[e]
-        to_a = _part(origins.t[ok_o], bwd[e])
-        to_b = _part(1 - origins.t[ok_o], fwd[e])
         acc = self.access_cost(origins.access_m[ok_o], weight)
+        end_node = np.concatenate([self.u[e], self.v[e]])
+        end_cost = np.concatenate([acc + _part(origins.t[ok_o], bwd[e]),
+                                   acc + _part(1 - origins.t[ok_o], fwd[e])])
+        end_origin = np.concatenate([ok_o, ok_o])
+        keep = np.isfinite(end_cost) & (end_cost <= cutoff)
+        end_node, end_cost, end_origin = end_node[keep], end_cost[keep], end_origin[keep]
+        by_node = np.argsort(end_node, kind="stable")
+        end_cost, end_origin = end_cost[by_node], end_origin[by_node]
+        node_start = np.searchsorted(end_node[by_node], np.arange(n + 1))
+        node_count = np.diff(node_start)
         if chunk_size is None:
-            chunk_size = max(1, int(2e7 // max(self.n_nodes + k, len(ok_o), 1)))
+            chunk_size = max(1, int(2e7 // max(n + n_d, 1)))
         rows, cols, vals = [], [], []
         dest_ok = np.flatnonzero(destinations.ok)
         for start in range(0, len(dest_ok), chunk_size):
             chunk = dest_ok[start:start + chunk_size]
-            dist = dijkstra(g, directed=True, indices=self.n_nodes + chunk, limit=cutoff)
-            with np.errstate(invalid="ignore"):
-                c = acc + np.minimum(to_a + dist[:, a], to_b + dist[:, b])
-            r, col = np.nonzero(c <= cutoff)
-            rows.append(ok_o[col])
-            cols.append(chunk[r])
-            vals.append(c[r, col])
+            dist = dijkstra(g, directed=True, indices=n + chunk, limit=cutoff)[:, :n]
+            # only the reached nodes that are an end of some origin's edge
+            r, node = np.nonzero(np.isfinite(dist) & (node_count > 0)[None, :])
+            reps = node_count[node]
+            pos = np.repeat(node_start[node], reps) + (
+                np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps))
+            cost = np.repeat(dist[r, node], reps) + end_cost[pos]
+            ok = cost <= cutoff
+            rows.append(end_origin[pos][ok])
+            cols.append(chunk[np.repeat(r, reps)][ok])
+            vals.append(cost[ok])
             if progress is not None:
                 progress(min(start + chunk_size, len(dest_ok)), len(dest_ok))
         i, j, c = self.same_edge_costs(origins, destinations, weight)
@@ -462,10 +490,10 @@ class Network:
         rows.append(i[keep])
         cols.append(j[keep])
         vals.append(c[keep])
-        r = np.concatenate(rows) if rows else np.empty(0, np.int64)
-        col = np.concatenate(cols) if cols else np.empty(0, np.int64)
-        val = np.concatenate(vals) if vals else np.empty(0)
-        # the virtual edges weigh at least eps: costs within eps of 0 are 0
+        r = np.concatenate(rows).astype(np.int64)
+        col = np.concatenate(cols).astype(np.int64)
+        val = np.concatenate(vals)
+        # the virtual edges weigh at least eps: costs within 1e-6 of 0 are 0
         val = np.where(val < 1e-6, 0.0, val)
         return _min_coo_to_csr(r, col, val, (n_o, n_d))
 
@@ -479,11 +507,13 @@ def _part(frac: np.ndarray, cost: np.ndarray) -> np.ndarray:
 def _min_coo_to_csr(r: np.ndarray, c: np.ndarray, v: np.ndarray,
                     shape: tuple[int, int]) -> sp.csr_matrix:
     """CSR keeping the minimum of duplicate (row, col) entries and explicit zeros."""
-    order = np.lexsort((v, c, r))
-    r, c, v = r[order], c[order], v[order]
-    first = np.ones(len(r), bool)
-    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-    r, c, v = r[first], c[first], v[first]
-    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-    np.add.at(indptr, r + 1, 1)
-    return sp.csr_matrix((v, c, np.cumsum(indptr)), shape=shape)
+    key = r * shape[1] + c
+    order = np.argsort(key, kind="stable")
+    key, v = key[order], v[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+    if len(key):
+        v = np.minimum.reduceat(v, start)
+        key = key[start]
+    r, c = key // shape[1], key % shape[1]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=shape[0]))])
+    return sp.csr_matrix((v, c, indptr), shape=shape)

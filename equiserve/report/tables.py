@@ -102,13 +102,13 @@ def service_areas_frame(study: Study, result: CoverageResult
         layer = study.layers[name]
         std = layer.standard
         if cov.node_cost is None:
-            polys = straight_line_service_areas(layer.access_x, layer.access_y,
-                                                layer.access_facility, std.distance_m,
-                                                len(layer))
+            polys, union = straight_line_service_areas(
+                layer.access_x, layer.access_y, layer.access_facility, std.distance_m,
+                len(layer))
         else:
-            polys = network_service_areas(study.networks[std.mode], cov.node_cost,
-                                          cov.node_label, std.threshold, len(layer),
-                                          width_m=width, weight=std.weight)
+            polys, union = network_service_areas(
+                study.networks[std.mode], cov.node_cost, cov.node_label, std.threshold,
+                len(layer), width_m=width, weight=std.weight)
         fac = layer.facilities
         keep = ~shapely.is_empty(polys)
         rows.append(gpd.GeoDataFrame({
@@ -116,7 +116,6 @@ def service_areas_frame(study: Study, result: CoverageResult
             "name": fac["name"].to_numpy()[keep], "standard": std.describe(),
             "method": cov.method,
         }, geometry=polys[keep], crs=study.crs))
-        union = shapely.union_all(polys[keep]) if keep.any() else shapely.Polygon()
         dissolved.append(gpd.GeoDataFrame({
             "layer": [name], "standard": [std.describe()], "method": [cov.method],
             "area_km2": [shapely.area(union) / 1e6],
