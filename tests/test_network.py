@@ -245,6 +245,7 @@ def test_ferry_links_one_island_and_not_the_other(ferry_osm):
     net = Network.from_osm(ferry_osm, mode="walk", crs="EPSG:32649", walk_speed_kmh=3.6)
     assert net.is_ferry.sum() == 1
     assert 41 not in set(net.node_id.tolist())  # motorway not walkable
+    assert 30 not in set(net.node_id.tolist())  # a ferry's point at sea is not a node
     ids = {int(n): i for i, n in enumerate(net.node_id)}
     comp = net.components
     assert comp[ids[1]] == comp[ids[11]] != comp[ids[21]]

@@ -36,7 +36,7 @@ from equiserve.network.graph import WALK_SPEED_KMH, Network
 
 MODES = ("walk", "drive")
 #: Bump when the build changes, so that cached networks are rebuilt.
-BUILD_VERSION = 2
+BUILD_VERSION = 3
 
 #: Default driving speeds (km/h) by highway class when maxspeed is missing.
 DRIVE_SPEED_KMH = {
@@ -259,7 +259,7 @@ def _build(path: Path, opts: BuildOptions, crs: pyproj.CRS | str | int | None) -
     walk_mps = opts.walk_speed_kmh / 3.6
 
     seg_a, seg_b, seg_dir, seg_speed = [], [], [], []
-    ferry_a, ferry_b, ferry_len_ll, ferry_time = [], [], [], []
+    ferry_a, ferry_b, ferry_lines, ferry_time = [], [], [], []
     lon_of: dict[int, float] = {}
     lat_of: dict[int, float] = {}
     used_ways = 0
@@ -277,7 +277,8 @@ def _build(path: Path, opts: BuildOptions, crs: pyproj.CRS | str | int | None) -
         if len(keep) < 2:
             continue
         used_ways += not is_ferry
-        for i in keep:
+        # a ferry's intermediate points are at sea: only its two piers become nodes
+        for i in ((keep[0], keep[-1]) if is_ferry else keep):
             lon_of[refs[i]] = lon[i]
             lat_of[refs[i]] = lat[i]
         if is_ferry:
@@ -288,7 +289,7 @@ def _build(path: Path, opts: BuildOptions, crs: pyproj.CRS | str | int | None) -
             dur = parse_duration_min(tags.get("duration"))
             ferry_a.append(refs[keep[0]])
             ferry_b.append(refs[keep[-1]])
-            ferry_len_ll.append([refs[i] for i in keep])
+            ferry_lines.append(([lon[i] for i in keep], [lat[i] for i in keep]))
             ferry_time.append((wait * 60.0, None if dur is None else dur * 60.0))
             continue
         if opts.mode == "walk":
@@ -330,8 +331,9 @@ def _build(path: Path, opts: BuildOptions, crs: pyproj.CRS | str | int | None) -
     t_bwd = np.where(sdir <= 0, t, np.inf)
 
     fu, fv = idx(ferry_a), idx(ferry_b)
-    f_len = np.array([np.hypot(np.diff(x[idx(r)]), np.diff(y[idx(r)])).sum()
-                      for r in ferry_len_ll]) if ferry_a else np.empty(0)
+    to_xy = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
+    f_len = np.array([np.hypot(*np.diff(np.asarray(to_xy.transform(lo, la)), axis=1)).sum()
+                      for lo, la in ferry_lines]) if ferry_a else np.empty(0)
     f_speed = opts.ferry_speed_kmh / 3.6
     f_time = np.array([w + (d if d is not None else f_len[i] / f_speed)
                        for i, (w, d) in enumerate(ferry_time)]) if ferry_a else np.empty(0)
