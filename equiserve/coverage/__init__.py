@@ -1,5 +1,25 @@
-"""Coverage: distance to the nearest facility, who meets the standard, by region and group."""
+"""Coverage: distance to the nearest facility, who meets the standard, catchment access,
+capacity allocation and inequality, by region and group."""
 
+from equiserve.coverage.capacity import Allocation, allocate_nearest_first
+from equiserve.coverage.catchment import (
+    enhanced_two_step_fca,
+    gaussian_weights,
+    gravity_access,
+    gravity_weights,
+    step_weights,
+    two_step_fca,
+)
+from equiserve.coverage.equity import (
+    TheilDecomposition,
+    coefficient_of_variation,
+    equity_indices,
+    gini,
+    group_means,
+    lorenz_curve,
+    theil_decomposition,
+    theil_t,
+)
 from equiserve.coverage.nearest import nearest_facility
 from equiserve.coverage.summary import (
     coverage_table,
@@ -7,4 +27,25 @@ from equiserve.coverage.summary import (
     weighted_quantile,
 )
 
-__all__ = ["coverage_table", "grouped_weighted_quantile", "nearest_facility", "weighted_quantile"]
+__all__ = [
+    "Allocation",
+    "TheilDecomposition",
+    "allocate_nearest_first",
+    "coefficient_of_variation",
+    "coverage_table",
+    "enhanced_two_step_fca",
+    "equity_indices",
+    "gaussian_weights",
+    "gini",
+    "gravity_access",
+    "gravity_weights",
+    "group_means",
+    "grouped_weighted_quantile",
+    "lorenz_curve",
+    "nearest_facility",
+    "step_weights",
+    "theil_decomposition",
+    "theil_t",
+    "two_step_fca",
+    "weighted_quantile",
+]
