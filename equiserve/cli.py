@@ -85,12 +85,15 @@ def _run(config: Path, out: Path) -> None:
     from equiserve.study import Study
 
     cfg = load_config(config)
-    n_steps = 2 + 2 * len(cfg.layers) + 4
+    modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
+    n_steps = 2 + 2 * len(cfg.layers) + 2 * len(modes) + 6
     t0 = time.perf_counter()
     with _progress(n_steps) as step:
         study = Study.load(cfg, step)
         result = study.coverage(step)
-        paths = write_outputs(study, result, out, step)
+        step("equity scorecard")
+        equity = study.equity(result)
+        paths = write_outputs(study, result, out, step, equity=equity)
     for note in study.notes:
         if note.level == "warning":
             console.print(f"[yellow]note:[/] {escape(note.subject)}: {escape(note.message)}",
@@ -104,6 +107,9 @@ def _run(config: Path, out: Path) -> None:
                                sort=False)
     console.print("coverage (% of people within standard):", highlight=False)
     console.print(table.round(1).to_string(), highlight=False)
+    for reading in equity.readings.values():
+        if reading:
+            console.print(f"  {escape(reading)}", highlight=False, soft_wrap=True)
     console.print(f"outputs in {paths['report.html'].parent}: " + ", ".join(paths),
                   highlight=False, soft_wrap=True)
 

@@ -122,6 +122,31 @@ class Standard:
 
 
 @dataclass(frozen=True)
+class CatchmentConfig:
+    """How catchment accessibility (places per person within reach) is computed.
+
+    ``method`` is ``2sfca`` (all pairs within the standard weigh 1), ``e2sfca`` (Gaussian
+    decay with ``sigma``, default half the standard, or ``steps``: (upper bound, weight)
+    bands) or ``gravity`` (weight ``(max(cost, min_cost) / scale) ** -beta`` within the
+    standard). Costs are in the standard's unit (m or min).
+    """
+
+    method: str = "2sfca"
+    sigma: float | None = None
+    steps: tuple[tuple[float, float], ...] | None = None
+    beta: float = 1.0
+    min_cost: float | None = None
+
+
+@dataclass(frozen=True)
+class LifeCircleConfig:
+    """The layers a cell must reach within their standards (e.g. a 15-minute life circle)."""
+
+    name: str
+    layers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class LayerConfig:
     """One facility layer: what it is, where it is read from and its service standard."""
 
@@ -133,6 +158,8 @@ class LayerConfig:
     name_field: str | None = None
     capacity_field: str | None = None
     serves: str | None = None
+    norm_per_1000: float | None = None
+    catchment: CatchmentConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +227,7 @@ class StudyConfig:
     layers: dict[str, LayerConfig]
     crs: pyproj.CRS | None = None
     network: NetworkConfig | None = None
+    life_circle: LifeCircleConfig | None = None
     description: str | None = None
     synthetic: bool = False
     path: Path | None = None
@@ -240,7 +268,7 @@ def parse_config(
 ) -> StudyConfig:
     """Validate a configuration already parsed into a dict (e.g. from TOML)."""
     v = _Validator(Path(base_dir).resolve(), origin.name if origin else "study configuration")
-    v.keys(data, "", {"study", "regions", "population", "layers", "network"},
+    v.keys(data, "", {"study", "regions", "population", "layers", "network", "life_circle"},
            required={"study", "regions", "population", "layers"})
     study = v.table(data, "study")
     v.keys(study, "study", {"name", "description", "crs", "synthetic"}, required={"name"})
@@ -255,6 +283,7 @@ def parse_config(
         raise ConfigError(f"{v.origin}: [layers] is empty; add at least one [layers.<name>] table")
     layers = {name: _layer(v, name, v.table(layers_tbl, name, "layers")) for name in layers_tbl}
     network = _network(v, v.table(data, "network")) if "network" in data else None
+    life_circle = _life_circle(v, v.table(data, "life_circle", required=False), layers)
     for name, layer in layers.items():
         if layer.standard.uses_network and network is None:
             raise ConfigError(f"{v.origin}: layers.{name}.standard uses mode "
@@ -267,6 +296,7 @@ def parse_config(
         description=v.string(study, "description", "study", default=None),
         synthetic=v.boolean(study, "synthetic", "study", default=False),
         network=network,
+        life_circle=life_circle,
         regions=_regions(v, v.table(data, "regions")),
         population=_population(v, v.table(data, "population")),
         layers=layers,
@@ -366,8 +396,14 @@ def _non_negative(v: _Validator, tbl: dict[str, Any], name: str, key: str) -> fl
 def _layer(v: _Validator, name: str, tbl: dict[str, Any]) -> LayerConfig:
     key = f"layers.{name}"
     v.keys(tbl, key, _SOURCE_KEYS | {"kind", "standard", "id_field", "name_field",
-                                     "capacity_field", "serves"}, required={"kind", "source"})
+                                     "capacity_field", "serves", "norm_per_1000", "catchment"},
+           required={"kind", "source"})
     kind = v.choice(tbl, "kind", key, KINDS)
+    has_capacity = "capacity_field" in tbl
+    for opt in ("norm_per_1000", "catchment"):
+        if opt in tbl and not has_capacity:
+            raise ConfigError(f"{v.origin}: [{key}] {opt} needs a capacity_field (places, "
+                              "beds, seats) to compare people with")
     return LayerConfig(
         name=name,
         kind=kind,
@@ -377,7 +413,51 @@ def _layer(v: _Validator, name: str, tbl: dict[str, Any]) -> LayerConfig:
         name_field=v.string(tbl, "name_field", key, default=None),
         capacity_field=v.string(tbl, "capacity_field", key, default=None),
         serves=v.string(tbl, "serves", key, default=None),
+        norm_per_1000=v.number(tbl, "norm_per_1000", key, default=None, positive=True),
+        catchment=(_catchment(v, v.table(tbl, "catchment", key), f"{key}.catchment")
+                   if "catchment" in tbl else (CatchmentConfig() if has_capacity else None)),
     )
+
+
+CATCHMENT_METHODS = ("2sfca", "e2sfca", "gravity")
+
+
+def _catchment(v: _Validator, tbl: dict[str, Any], key: str) -> CatchmentConfig:
+    v.keys(tbl, key, {"method", "sigma", "steps", "beta", "min_cost"})
+    method = v.choice(tbl, "method", key, CATCHMENT_METHODS) if "method" in tbl else "2sfca"
+    steps = None
+    if "steps" in tbl:
+        raw = tbl["steps"]
+        ok = isinstance(raw, list) and raw and all(
+            isinstance(b, list) and len(b) == 2 and all(
+                isinstance(x, int | float) and not isinstance(x, bool) and x >= 0 for x in b)
+            for b in raw)
+        if not ok:
+            raise v.error(f"{key}.steps", raw, "a list of [upper_bound, weight] pairs, e.g. "
+                          "[[250, 1.0], [500, 0.6]]")
+        steps = tuple((float(b), float(w)) for b, w in sorted(raw))
+    return CatchmentConfig(
+        method=method,
+        sigma=v.number(tbl, "sigma", key, default=None, positive=True),
+        steps=steps,
+        beta=v.number(tbl, "beta", key, default=1.0, positive=True),
+        min_cost=v.number(tbl, "min_cost", key, default=None, positive=True),
+    )
+
+
+def _life_circle(v: _Validator, tbl: dict[str, Any], layers: dict[str, LayerConfig]
+                 ) -> LifeCircleConfig:
+    key = "life_circle"
+    v.keys(tbl, key, {"name", "layers"})
+    names = tbl.get("layers", list(layers))
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise v.error(f"{key}.layers", names, "a non-empty list of layer names")
+    unknown = [n for n in names if n not in layers]
+    if unknown:
+        raise ConfigError(f"{v.origin}: {key}.layers names unknown layer(s) "
+                          f"{', '.join(unknown)}; layers: {', '.join(layers)}")
+    return LifeCircleConfig(name=v.string(tbl, "name", key, default="life circle"),
+                            layers=tuple(dict.fromkeys(names)))
 
 
 def _regions(v: _Validator, tbl: dict[str, Any]) -> RegionsConfig:

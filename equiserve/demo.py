@@ -1259,7 +1259,11 @@ class _Facilities:
     # -- layers ------------------------------------------------------------------------
 
     def schools(self) -> gpd.GeoDataFrame:
-        """Primary and middle schools; two of them with unknown (null) seats."""
+        """Primary and middle schools; two of them with unknown (null) seats.
+
+        Primary seats (500-1,500 per school) add up to about 1.1 seats per child aged
+        6-11 in the whole city, unevenly spread, so that the scorecard has shortfalls.
+        """
         import pandas as pd
 
         prim = self._points(_N_PRIMARY, 0.6, 60.0)
@@ -1268,7 +1272,7 @@ class _Facilities:
         level = ["primary"] * len(prim) + ["middle"] * len(mid)
         seats = np.concatenate(
             [
-                self.rng.integers(20, 61, size=len(prim)) * 50,  # 1,000-3,000
+                self.rng.integers(10, 31, size=len(prim)) * 50,  # 500-1,500
                 self.rng.integers(30, 71, size=len(mid)) * 50,  # 1,500-3,500
             ]
         )
@@ -1460,6 +1464,10 @@ source = "population.tif"
 band = 1
 subgroups = {{ children_6_11 = {{ band = 2 }} }}
 
+[life_circle]
+name = "15-minute life circle"
+layers = ["primary_schools", "clinics", "bus_stops", "art_centres", "sports_parks"]
+
 [network]
 # street network for the walk standards (sports_parks keeps a straight-line standard)
 source = "streets.osm.pbf"
@@ -1472,6 +1480,7 @@ id_field = "id"
 name_field = "name"
 capacity_field = "seats"
 serves = "children_6_11"
+norm_per_1000 = 1000  # one seat per child aged 6-11
 standard = {{ mode = "walk", distance_m = 500 }}
 
 [layers.middle_schools]
@@ -1489,6 +1498,8 @@ source = "clinics.geojson"
 id_field = "id"
 name_field = "name"
 capacity_field = "beds"
+norm_per_1000 = 4  # beds per 1,000 residents
+catchment = {{ method = "e2sfca" }}  # Gaussian distance decay
 standard = {{ mode = "walk", minutes = 15 }}
 
 [layers.bus_stops]

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from equiserve.network import BuildOptions, Network, Snapped, network_from_osm
 from equiserve.notes import Notes
 from equiserve.population import PopulationGrid, load_population
 from equiserve.regions import Regions, load_regions
+
+if TYPE_CHECKING:
+    from equiserve.scorecard import EquityResult
 
 #: Called with a short description before each step of a long run.
 Progress = Callable[[str], None]
@@ -218,6 +222,15 @@ class Study:
         return LayerCoverage(distance, std.unit, f"network_{std.mode}", res.facility, covered,
                              weights, res.node_cost, res.node_label, ferry_only)
 
+    def equity(self, result: CoverageResult | None = None) -> EquityResult:
+        """The equalisation scorecard: capacity, catchment access, inequality, life circle.
+
+        See :mod:`equiserve.scorecard`.
+        """
+        from equiserve.scorecard import equity
+
+        return equity(self, result if result is not None else self.coverage())
+
     @staticmethod
     def _facility_counts(layer: FacilityLayer, table: pd.DataFrame) -> np.ndarray:
         fac = layer.facilities
@@ -298,4 +311,6 @@ def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.P
 
     study = Study.load(config, progress)
     result = study.coverage(progress)
-    return write_outputs(study, result, out_dir, progress)
+    if progress:
+        progress("equity scorecard")
+    return write_outputs(study, result, out_dir, progress, equity=study.equity(result))

@@ -365,7 +365,7 @@ def test_facility_layers(layers: dict, regions: gpd.GeoDataFrame) -> None:
     assert 120 <= len(primary) <= 200
     assert 40 <= len(middle) <= 70
     assert schools["seats"].isna().sum() == 2
-    assert primary["seats"].dropna().between(1000, 3000).all()
+    assert primary["seats"].dropna().between(500, 1500).all()
     assert middle["seats"].dropna().between(1500, 3500).all()
 
     clinics = layers["clinics"]

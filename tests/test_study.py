@@ -16,7 +16,7 @@ import shapely
 
 from equiserve import Study, run_report
 from equiserve.errors import ConfigError, DataError, DataQualityWarning
-from equiserve.report import OUTPUTS
+from equiserve.report import EQUITY_OUTPUTS, OUTPUTS
 
 SUMMARY_MIN_COLUMNS = ["layer", "level", "name", "population", "covered_population",
                        "coverage_pct", "unserved_population", "mean_distance_m",
@@ -74,7 +74,8 @@ def test_tiny_study_matches_brute_force(tiny_study, tmp_path, layer, file, field
 
 def test_tiny_study_outputs(tiny_study, tmp_path):
     paths = _run(tiny_study, tmp_path / "out")
-    assert set(paths) == set(OUTPUTS) and all(p.is_file() for p in paths.values())
+    assert set(paths) == set(OUTPUTS) | set(EQUITY_OUTPUTS)
+    assert all(p.is_file() for p in paths.values())
     summary = pd.read_csv(paths["summary.csv"])
     assert set(SUMMARY_MIN_COLUMNS) <= set(summary.columns)
     assert set(summary["level"]) == {"study", "group", "region"}

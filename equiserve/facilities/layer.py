@@ -122,7 +122,8 @@ def load_facility_layer(cfg: LayerConfig, regions: Regions,
         if missing.any():
             shown = ", ".join(map(str, names[missing].head(5)))
             notes.warn(key, f"{int(missing.sum())} of {n} facilities have no "
-                       f"{cfg.capacity_field!r} ({shown}); their capacity is unknown")
+                       f"{cfg.capacity_field!r} ({shown}); their capacity is unknown and counts as "
+                       "0 places in the scorecard")
 
     method, ax, ay, af = _access_points(gdf, cfg, notes)
     first = np.searchsorted(af, np.arange(n))

@@ -17,15 +17,19 @@ from equiserve.report.tables import (
 )
 
 if TYPE_CHECKING:
+    from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Progress, Study
 
 OUTPUTS = ("summary.csv", "coverage.gpkg", "report.html", "map.html", "data_quality.csv")
+EQUITY_OUTPUTS = ("equity.csv", "equity_indices.csv", "lorenz.csv")
 
 
 def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLike[str],
-                  progress: Progress | None = None) -> dict[str, Path]:
+                  progress: Progress | None = None, equity: EquityResult | None = None
+                  ) -> dict[str, Path]:
     """Write every output of a coverage run into ``out_dir``, atomically.
 
+    With ``equity`` (from :meth:`Study.equity`) also the scorecard files and columns.
     Files are written to a temporary folder and moved into ``out_dir`` only when all of
     them are complete; on an error ``out_dir`` is left as it was.
     """
@@ -36,10 +40,15 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
     with atomic_output_dir(out) as tmp:
         step("writing summary.csv")
         result.summary.to_csv(tmp / "summary.csv", index=False, float_format="%.10g")
+        if equity is not None:
+            equity.scorecard.to_csv(tmp / "equity.csv", index=False, float_format="%.10g")
+            equity.indices.to_csv(tmp / "equity_indices.csv", index=False,
+                                  float_format="%.10g")
+            equity.lorenz.to_csv(tmp / "lorenz.csv", index=False, float_format="%.6g")
         study.notes.to_frame().to_csv(tmp / "data_quality.csv", index=False)
         step("writing coverage.gpkg")
         gpkg = tmp / "coverage.gpkg"
-        cells = cells_frame(study, result)
+        cells = cells_frame(study, result, equity)
         step("service areas")
         areas, dissolved = service_areas_frame(study, result)
         for layer, frame in [("cells", cells), ("facilities", facilities_frame(study)),
@@ -48,10 +57,12 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
                              ("service_areas", areas), ("service_areas_dissolved", dissolved)]:
             frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
         step("writing report.html")
-        (tmp / "report.html").write_text(render_report(study, result), encoding="utf-8")
+        (tmp / "report.html").write_text(render_report(study, result, equity),
+                                         encoding="utf-8")
         step("writing map.html")
         coverage_map(study, result, service_areas=dissolved).save(str(tmp / "map.html"))
-    return {name: out / name for name in OUTPUTS}
+    names = OUTPUTS + (EQUITY_OUTPUTS if equity is not None else ())
+    return {name: out / name for name in names}
 
 
-__all__ = ["OUTPUTS", "render_report", "write_outputs"]
+__all__ = ["EQUITY_OUTPUTS", "OUTPUTS", "render_report", "write_outputs"]

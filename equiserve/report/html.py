@@ -8,11 +8,13 @@ from html import escape
 from typing import TYPE_CHECKING
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from equiserve.maps.style import GROUP_COLOURS
 
 if TYPE_CHECKING:
+    from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Study
 
 #: Coverage below this share (%) is highlighted in the report.
@@ -51,6 +53,28 @@ def fmt_min(v: float | None) -> str:
     if _missing(v):
         return "–"
     return "unreachable" if math.isinf(v) else f"{v:,.1f}"
+
+
+def fmt_num(v: float | None) -> str:
+    """A figure with three significant digits, without exponent (1,920 / 63.2 / 1.19)."""
+    if _missing(v):
+        return "–"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def fmt_ratio(v: float | None) -> str:
+    """A ratio with two decimals."""
+    return "–" if _missing(v) or math.isinf(v) else f"{v:.2f}"
+
+
+def fmt_index(v: float | None) -> str:
+    """An inequality index with three decimals."""
+    return "–" if _missing(v) else f"{v:.3f}"
+
+
+MEASURE_TEXT = {"distance": "distance or time to the nearest",
+                "covered": "within the standard (1) or not (0)",
+                "access": "catchment access (places per person)"}
 
 
 METHOD_TEXT = {
@@ -109,8 +133,52 @@ def _distance_text(study: Study, result: CoverageResult) -> str:
     return "; ".join(parts)
 
 
-def render_report(study: Study, result: CoverageResult) -> str:
-    """The report as one HTML string."""
+def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -> dict:
+    card = eq.scorecard
+    layers = []
+    for name, layer in study.layers.items():
+        cov = result.layers[name]
+        rows = card[(card["layer"] == name) & (card["level"] != "study")].to_dict("records")
+        study_row = card[(card["layer"] == name) & (card["level"] == "study")].to_dict("records")
+        rows = study_row + rows
+        for r in rows:
+            r["access_per_1000"] = (r.get("access_score", np.nan) or np.nan) * 1000
+        ind = eq.indices[eq.indices["layer"] == name]
+        indices = []
+        for m in ("distance", "covered", "access"):
+            vals = ind[ind["measure"] == m].set_index("index")["value"]
+            if vals.empty:
+                continue
+            d = vals.to_dict()
+            mean = d.get("mean")
+            if m == "access":
+                mean_txt = f"{fmt_num(mean * 1000 if not _missing(mean) else mean)} per 1,000"
+            elif m == "covered":
+                mean_txt = f"{fmt_pct(100 * mean if not _missing(mean) else mean)} %"
+            else:
+                mean_txt = f"{(fmt_m if cov.unit == 'm' else fmt_min)(mean)} {cov.unit}"
+            indices.append({**d, "label": MEASURE_TEXT[m], "mean": mean_txt})
+        norm = study.config.layers[name].norm_per_1000
+        layers.append({
+            "layer": name, "standard": layer.standard.describe(),
+            "basis": layer.serves or "total population", "reading": eq.readings.get(name, ""),
+            "rows": rows, "indices": indices, "capacity": name in eq.access,
+            "norm": f"{norm:g}" if norm else None, "unit": cov.unit,
+            "figure": "distance" if cov.unit == "m" else "travel time",
+            "fmt": fmt_m if cov.unit == "m" else fmt_min,
+            "theil": True, "measure": "access" if name in eq.access else "coverage",
+        })
+    lc = study.config.life_circle
+    life_rows = card[card["layer"] == "life_circle"].to_dict("records")
+    methods = sorted({a.method.upper() for a in eq.access.values()})
+    return {"layers": layers, "life_rows": life_rows, "methods": ", ".join(methods),
+            "life_label": lc.name if lc else "life circle",
+            "life_layers": ", ".join(lc.layers) if lc else ", ".join(study.layers)}
+
+
+def render_report(study: Study, result: CoverageResult, equity: EquityResult | None = None
+                  ) -> str:
+    """The report as one HTML string (with the scorecard when ``equity`` is given)."""
     from equiserve import __version__
 
     s = result.summary
@@ -152,5 +220,7 @@ def render_report(study: Study, result: CoverageResult) -> str:
         n_cells=len(pop), cell_text=cell_text, outside=pop.outside_population,
         distance_text=_distance_text(study, result),
         overview=overview, layers=sections, notes=list(study.notes), low_pct=LOW_PCT,
-        fmt_people=fmt_people, fmt_pct=fmt_pct, fmt_m=fmt_m,
+        fmt_people=fmt_people, fmt_pct=fmt_pct, fmt_m=fmt_m, fmt_num=fmt_num,
+        fmt_ratio=fmt_ratio, fmt_index=fmt_index,
+        scorecard=_scorecard_context(study, result, equity) if equity is not None else None,
     )

@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 
 if TYPE_CHECKING:
+    from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Study
 
 
@@ -19,8 +20,11 @@ def distance_column(layer: str, unit: str) -> str:
     return f"dist_{layer}_m" if unit == "m" else f"time_{layer}_min"
 
 
-def cells_frame(study: Study, result: CoverageResult) -> gpd.GeoDataFrame:
-    """Populated cells with population, region, group, and per layer distance and coverage."""
+def cells_frame(study: Study, result: CoverageResult, equity: EquityResult | None = None
+                ) -> gpd.GeoDataFrame:
+    """Populated cells with population, region, group, and per layer distance and coverage
+    (and, with ``equity``, catchment access, people given a place and the life-circle
+    score)."""
     pop = study.population
     data: dict[str, object] = {
         "cell_id": np.arange(len(pop), dtype=np.int64),
@@ -33,6 +37,12 @@ def cells_frame(study: Study, result: CoverageResult) -> gpd.GeoDataFrame:
     for name, cov in result.layers.items():
         data[distance_column(name, cov.unit)] = cov.distance
         data[f"covered_{name}"] = cov.covered
+        if equity is not None and name in equity.access:
+            data[f"access_{name}"] = equity.access[name].score
+            data[f"served_{name}"] = equity.access[name].served
+    if equity is not None:
+        data["life_circle_score"] = equity.life_circle
+        data["life_circle_all"] = equity.life_circle_all
     return gpd.GeoDataFrame(data, geometry=pop.geometry().values, crs=study.crs)
 
 
