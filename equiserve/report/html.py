@@ -142,7 +142,8 @@ def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -
         study_row = card[(card["layer"] == name) & (card["level"] == "study")].to_dict("records")
         rows = study_row + rows
         for r in rows:
-            r["access_per_1000"] = (r.get("access_score", np.nan) or np.nan) * 1000
+            score = r.get("access_score")
+            r["access_per_1000"] = np.nan if score is None else score * 1000
         ind = eq.indices[eq.indices["layer"] == name]
         indices = []
         for m in ("distance", "covered", "access"):
