@@ -105,3 +105,18 @@ def test_gcj02_regions_land_on_wgs84_regions(zhuhai_data):
     tree = cKDTree(wgs)
     assert np.median(tree.query(gcj)[0]) < 5.0
     assert np.median(tree.query(raw)[0]) > 300.0  # unconverted: hundreds of metres off
+
+
+def test_scorecard_on_real_data(zhuhai_run):
+    card = pd.read_csv(zhuhai_run / "equity.csv")
+    groups = card[(card["layer"] == "bus_stops") & (card["level"] == "group")]
+    assert set(groups["name"]) == {"east", "west"}
+    ind = pd.read_csv(zhuhai_run / "equity_indices.csv").set_index(
+        ["layer", "measure", "index"])["value"]
+    # coverage yes/no over the three districts: between + within groups = total
+    total = float(ind[("bus_stops", "covered", "theil")])
+    parts = float(ind[("bus_stops", "covered", "theil_between_groups")]) + float(
+        ind[("bus_stops", "covered", "theil_within_groups")])
+    assert total == pytest.approx(parts, rel=1e-12)
+    life = card[(card["layer"] == "life_circle") & (card["level"] == "study")].iloc[0]
+    assert 0 <= life["coverage_pct"] < 5
