@@ -141,6 +141,74 @@ def demo(
         _run(config, out)
 
 
+@app.command()
+def sites(
+    config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
+    layer: Annotated[str, typer.Option(help="The facility layer to add sites to.")],
+    out: OutOption,
+    count: Annotated[int | None, typer.Option(help="Number of new sites (all models but "
+                                                   "lscp).")] = None,
+    model: Annotated[str, typer.Option(help="mclp | lscp | pmedian | capacitated | "
+                                            "maxmin")] = "mclp",
+    candidates: Annotated[Path | None, typer.Option(help="Candidate sites (points or "
+                                                         "parcels, any supported format); "
+                                                         "default: the layer's gap cells.")]
+    = None,
+    candidates_crs: Annotated[str | None, typer.Option(help="CRS of the candidates file "
+                                                            "when it has none (CSV), or "
+                                                            "GCJ-02 / BD-09.")] = None,
+    capacity_field: Annotated[str | None, typer.Option(help="Candidates' capacity field.")]
+    = None,
+    capacity: Annotated[float | None, typer.Option(help="Places of each candidate without "
+                                                        "its own (capacitated model).")]
+    = None,
+    target: Annotated[float, typer.Option(help="Coverage share to reach (lscp).")] = 0.95,
+    spacing: Annotated[float | None, typer.Option(help="Spacing (m) of generated "
+                                                       "candidates.")] = None,
+    time_limit: Annotated[float, typer.Option(help="Solver time limit (s); the best "
+                                                   "solution and its gap are reported.")]
+    = 60.0,
+    debug: DebugOption = False,
+) -> None:
+    """Evaluate candidate sites and choose new ones: candidates.csv, selected.gpkg,
+    sites_summary.csv, sites_map.html."""
+    from equiserve.config import load_config
+    from equiserve.siting.candidates import candidates_from_file
+    from equiserve.siting.plan import plan_sites, write_sites_outputs
+    from equiserve.study import Study
+
+    with _handled(debug):
+        cfg = load_config(config)
+        modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
+        with _progress(2 + 2 * len(cfg.layers) + 2 * len(modes) + 4) as step:
+            study = Study.load(cfg, step)
+            result = study.coverage(step)
+            step("equity scorecard")
+            equity = study.equity(result) if study.layers.get(layer) and study.layers[
+                layer].has_capacity else None
+            cands = (candidates_from_file(study, candidates, candidates_crs,
+                                          capacity_field=capacity_field)
+                     if candidates else None)
+            step(f"sites: {model}")
+            plan = plan_sites(study, result, layer, model=model, count=count,
+                              candidates=cands, target=target, spacing_m=spacing,
+                              capacity=capacity, time_limit_s=time_limit, equity=equity)
+            step("writing outputs")
+            paths = write_sites_outputs(study, plan, out)
+        sol = plan.solution
+        status = "optimal" if sol.optimal else f"best found, gap {100 * sol.gap:.2f} %"
+        console.print(f"{layer}: {len(plan.selected)} new site(s) by {model} from "
+                      f"{len(plan.candidates):,} candidates ({plan.candidates.source}); "
+                      f"objective {sol.objective:,.1f} ({status}; greedy "
+                      f"{sol.greedy_objective:,.1f}; {sol.solve_time_s:.2f} s)",
+                      highlight=False, soft_wrap=True)
+        s = plan.summary[plan.summary["level"].isin(["study", "group"])]
+        console.print(s[["name", "coverage_before_pct", "coverage_after_pct"]].round(1)
+                      .to_string(index=False), highlight=False)
+        console.print(f"outputs in {out}: " + ", ".join(paths), highlight=False,
+                      soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point for ``python -m equiserve``."""
     app()

@@ -1,0 +1,155 @@
+"""Candidate sites for new facilities: from a file, from gap cells, or a lattice over land.
+
+Every generator returns a :class:`Candidates` in the study's working CRS: points (parcel
+polygons are represented by a point inside them), an id, an optional capacity, and the
+region each lies in. Candidates outside every region are an error, not silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from equiserve.errors import DataError
+
+if TYPE_CHECKING:
+    from equiserve.study import CoverageResult, Study
+
+
+@dataclass
+class Candidates:
+    """Candidate sites in the working CRS.
+
+    ``source`` says how they were made (``file``, ``gap cells``, ``lattice``).
+    """
+
+    gdf: gpd.GeoDataFrame  # columns candidate_id, name, capacity, region, group, geometry
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.gdf)
+
+    @property
+    def x(self) -> np.ndarray:
+        return shapely.get_x(self.gdf.geometry.values)
+
+    @property
+    def y(self) -> np.ndarray:
+        return shapely.get_y(self.gdf.geometry.values)
+
+    @property
+    def xy(self) -> np.ndarray:
+        return np.column_stack([self.x, self.y])
+
+
+def _finish(study: Study, points: np.ndarray, ids: list[str], names: list[str],
+            capacity: np.ndarray, source: str, where: str) -> Candidates:
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    region = study.regions.locate(x, y)
+    outside = region < 0
+    if outside.any():
+        shown = ", ".join(ids[i] for i in np.flatnonzero(outside)[:5])
+        raise DataError(f"{where}: {int(outside.sum())} candidate site(s) lie outside every "
+                        f"region of the study ({shown}); remove them or check the file's CRS")
+    gdf = gpd.GeoDataFrame({
+        "candidate_id": ids, "name": names, "capacity": capacity,
+        "region": study.regions.names[region], "group": study.regions.groups[region],
+    }, geometry=points, crs=study.crs)
+    return Candidates(gdf, source)
+
+
+def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
+                         id_field: str | None = None, capacity_field: str | None = None
+                         ) -> Candidates:
+    """Candidate sites read from any supported vector file (points or parcel polygons).
+
+    Parameters
+    ----------
+    study : Study
+    path : path-like
+        GeoPackage, GeoJSON, Shapefile, GeoParquet, or CSV with lon/lat (or x/y) columns.
+    crs : str, optional
+        CRS of the coordinates when the file has none (CSV) or is GCJ-02 / BD-09.
+    id_field, capacity_field : str, optional
+        Fields with each site's id and its capacity (places, for the capacitated model).
+    """
+    from equiserve.config import SourceSpec
+    from equiserve.geo import parse_crs
+    from equiserve.io.vector import read_vector
+
+    path = Path(path).expanduser().resolve()
+    spec = SourceSpec(path=path, key="candidates",
+                      crs=parse_crs(crs, "--candidates-crs") if crs else None)
+    gdf = read_vector(spec, study.notes)
+    where = f"candidates {path.name}"
+    if gdf.empty:
+        raise DataError(f"{where}: the file has no features")
+    for fld in (id_field, capacity_field):
+        if fld is not None and fld not in gdf.columns:
+            raise DataError(f"{where}: field {fld!r} not found; fields: "
+                            + ", ".join(c for c in gdf.columns if c != "geometry"))
+    gdf = gdf.to_crs(study.crs).reset_index(drop=True)
+    geoms = gdf.geometry.values
+    is_point = shapely.get_type_id(geoms) == 0
+    points = np.where(is_point, geoms, shapely.point_on_surface(geoms))
+    ids = (gdf[id_field].astype(str).tolist() if id_field
+           else [f"C{i + 1:05d}" for i in range(len(gdf))])
+    names = gdf["name"].astype(str).tolist() if "name" in gdf.columns else list(ids)
+    cap = (pd.to_numeric(gdf[capacity_field], errors="coerce").to_numpy(float)
+           if capacity_field else np.full(len(gdf), np.nan))
+    return _finish(study, points, ids, names, cap, "file", where)
+
+
+def _thin(x: np.ndarray, y: np.ndarray, score: np.ndarray, spacing: float) -> np.ndarray:
+    """Indices keeping the highest-scoring point in each ``spacing`` square block."""
+    bx = np.floor(x / spacing).astype(np.int64)
+    by = np.floor(y / spacing).astype(np.int64)
+    order = np.lexsort((-score, by, bx))
+    first = np.ones(len(order), bool)
+    first[1:] = (bx[order][1:] != bx[order][:-1]) | (by[order][1:] != by[order][:-1])
+    return np.sort(order[first])
+
+
+def candidates_from_gaps(study: Study, result: CoverageResult, layer: str,
+                         spacing_m: float) -> Candidates:
+    """Centres of the layer's gap cells (populated, beyond the standard), thinned so that
+    each ``spacing_m`` block keeps its most populated gap cell."""
+    cov = result.layers[layer]
+    pop = study.population
+    gap = np.flatnonzero(~cov.covered & (cov.weights > 0))
+    if not gap.size:
+        raise DataError(f"layer {layer!r} has no gap cells: everyone it counts is within its "
+                        "standard, so there is nothing for new sites to close; give "
+                        "--candidates FILE to evaluate sites anyway")
+    keep = gap[_thin(pop.x[gap], pop.y[gap], cov.weights[gap], spacing_m)]
+    pts = shapely.points(pop.x[keep], pop.y[keep])
+    ids = [f"G{i + 1:05d}" for i in range(len(keep))]
+    return _finish(study, pts, ids, ids, np.full(len(keep), np.nan), "gap cells",
+                   f"gap-cell candidates of {layer}")
+
+
+def candidates_lattice(study: Study, spacing_m: float,
+                       exclude: gpd.GeoDataFrame | None = None) -> Candidates:
+    """A regular lattice of points every ``spacing_m`` over the regions' land, minus the
+    ``exclude`` polygons (water, protected land, ...)."""
+    land = study.regions.gdf.union_all()
+    if exclude is not None and len(exclude):
+        land = shapely.difference(land, exclude.to_crs(study.crs).union_all())
+    xmin, ymin, xmax, ymax = land.bounds
+    xs = np.arange(np.ceil(xmin / spacing_m), np.floor(xmax / spacing_m) + 1) * spacing_m
+    ys = np.arange(np.ceil(ymin / spacing_m), np.floor(ymax / spacing_m) + 1) * spacing_m
+    gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
+    shapely.prepare(land)
+    inside = shapely.contains_xy(land, gx, gy)
+    pts = shapely.points(gx[inside], gy[inside])
+    ids = [f"L{i + 1:05d}" for i in range(int(inside.sum()))]
+    if not ids:
+        raise DataError(f"no lattice point every {spacing_m:g} m falls on the study's land "
+                        "(after exclusions); use a smaller spacing")
+    return _finish(study, pts, ids, ids, np.full(len(ids), np.nan), "lattice", "lattice")

@@ -1,0 +1,272 @@
+"""Choose new sites for a layer: candidates, marginal gains, a location model, outputs.
+
+    Study + CoverageResult (+ EquityResult)
+      -> candidates (file, gap cells or lattice)  -> cells x (existing + candidates) matrices
+      -> marginal gains per candidate              -> candidates.csv
+      -> location model (existing sites fixed)     -> selected.gpkg, sites_summary.csv,
+                                                      sites_map.html
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from equiserve.errors import ConfigError, DataError
+from equiserve.siting.candidates import Candidates, candidates_from_gaps
+from equiserve.siting.evaluate import candidate_costs, marginal_gains, within
+
+if TYPE_CHECKING:
+    from equiserve.scorecard import EquityResult
+    from equiserve.study import CoverageResult, Study
+
+MODELS = ("mclp", "lscp", "pmedian", "capacitated", "maxmin")
+#: p-median costs are stored up to this many times the standard; farther = unassigned.
+PMEDIAN_REACH = 4.0
+
+
+@dataclass
+class SitesPlan:
+    """Result of :func:`plan_sites`."""
+
+    layer: str
+    model: str
+    candidates: Candidates
+    gains: pd.DataFrame
+    solution: object  # equiserve.siting.models.SitingResult
+    selected: gpd.GeoDataFrame
+    summary: pd.DataFrame
+
+
+def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "mclp",
+               count: int | None = None, candidates: Candidates | None = None,
+               target: float = 0.95, spacing_m: float | None = None,
+               capacity: float | None = None, time_limit_s: float | None = 60.0,
+               equity: EquityResult | None = None) -> SitesPlan:
+    """Evaluate candidate sites for ``layer`` and choose the best set with ``model``.
+
+    Parameters
+    ----------
+    model : "mclp", "lscp", "pmedian", "capacitated" or "maxmin"
+        Maximise coverage with ``count`` new sites; fewest new sites reaching ``target``
+        (share of people covered); minimise the population-weighted mean distance; maximise
+        people both in reach and within capacity; maximise the worst region group's
+        coverage share.
+    candidates : Candidates, optional
+        Default: the layer's gap cells thinned to ``spacing_m`` (default: the standard's
+        distance, or 500 m for minute standards).
+    capacity : float, optional
+        Places of every candidate without its own capacity (capacitated model).
+    """
+    if layer not in study.layers:
+        raise ConfigError(f"--layer {layer!r} is not a layer of the study; layers: "
+                          + ", ".join(study.layers))
+    if model not in MODELS:
+        raise ConfigError(f"--model {model!r} is not valid; expected one of {', '.join(MODELS)}")
+    lay = study.layers[layer]
+    std = lay.standard
+    if model == "capacitated" and not lay.has_capacity:
+        raise ConfigError(f"the capacitated model needs capacities, but layer {layer!r} has no "
+                          f"capacity_field; add one in [layers.{layer}] or choose another model")
+    if model != "lscp" and (count is None or count < 1):
+        raise ConfigError(f"--count must be a positive number of new sites for model {model}")
+    if not 0 < target <= 1:
+        raise ConfigError(f"--target = {target} must be a share in (0, 1], e.g. 0.95")
+    if candidates is None:
+        spacing = spacing_m or (std.distance_m if std.distance_m else 500.0)
+        candidates = candidates_from_gaps(study, result, layer, spacing)
+    cands = candidates
+    if capacity is not None:
+        cap = cands.gdf["capacity"].to_numpy(float)
+        cands.gdf["capacity"] = np.where(np.isfinite(cap), cap, capacity)
+    if model == "capacitated" and not np.isfinite(cands.gdf["capacity"].to_numpy(float)).all():
+        raise ConfigError("the capacitated model needs a capacity for every candidate: give "
+                          "--capacity PLACES (or a capacity field in the candidates file)")
+    if model not in ("lscp",) and count > len(cands):
+        raise ConfigError(f"--count {count} is larger than the {len(cands)} candidate sites; "
+                          "ask for fewer sites or give more candidates")
+
+    from equiserve.scorecard import layer_od
+    from equiserve.siting import models as m
+
+    limit = std.minutes if std.minutes is not None else std.distance_m
+    cand_od = candidate_costs(study, layer, cands)
+    cover = within(cand_od, limit)
+    gains = marginal_gains(study, result, layer, cands, cover, equity)
+    existing_od = layer_od(study, layer)
+    existing = within(existing_od, limit)
+    n_ex = existing.shape[1]
+    A = sp.hstack([existing, cover], format="csr")
+    cov = result.layers[layer]
+    w = cov.weights
+    fixed = np.arange(n_ex)
+    groups = np.asarray(study.regions.groups, dtype=object)[study.population.region]
+    if model == "mclp":
+        sol = m.maximize_coverage(A, w, count, fixed=fixed, time_limit_s=time_limit_s)
+    elif model == "lscp":
+        try:
+            sol = m.minimize_facilities(A, w, target=target, fixed=fixed,
+                                        time_limit_s=time_limit_s)
+        except m.InfeasibleError as exc:
+            unc = getattr(exc, "uncoverable", np.empty(0, dtype=np.int64))
+            where = _regions_text(study, np.asarray(unc, dtype=np.int64), w)
+            raise DataError(f"no set of the {len(cands)} candidates reaches {100 * target:g} % "
+                            f"coverage for {layer}: {exc}. People no site can reach: {where}"
+                            ) from None
+    elif model == "maxmin":
+        sol = m.maximize_min_coverage(A, w, groups, count, fixed=fixed,
+                                      time_limit_s=time_limit_s)
+    elif model == "capacitated":
+        cap = np.concatenate([np.nan_to_num(lay.facilities["capacity"].to_numpy(float)),
+                              cands.gdf["capacity"].to_numpy(float)])
+        sol = m.maximize_capacitated_coverage(A, w, cap, count, fixed=fixed,
+                                              time_limit_s=time_limit_s)
+    else:
+        reach = PMEDIAN_REACH * limit
+        far_ex = layer_far_od(study, layer, reach)
+        cost = sp.hstack([far_ex, candidate_costs(study, layer, cands, cutoff=reach)],
+                         format="csr")
+        sol = m.p_median(cost, w, count, fixed=fixed, time_limit_s=time_limit_s,
+                         max_cost=reach)
+    chosen = np.asarray(sol.selected, dtype=np.int64) - n_ex
+    chosen = chosen[chosen >= 0]
+    after = np.asarray(A[:, np.concatenate([fixed, chosen + n_ex])].sum(axis=1) > 0).ravel()
+    summary = before_after(study, w, cov.covered, after)
+    selected = cands.gdf.iloc[chosen].copy()
+    gains_by_id = gains.set_index("candidate_id")
+    for col in ("new_covered", "coverage_after_pct", "worst_region_after"):
+        selected[col] = gains_by_id.loc[selected["candidate_id"], col].to_numpy()
+    selected.insert(0, "model", model)
+    gains["selected"] = gains["candidate_id"].isin(selected["candidate_id"])
+    return SitesPlan(layer, model, cands, gains, sol, selected, summary)
+
+
+def layer_far_od(study: Study, layer: str, reach: float) -> sp.csr_matrix:
+    """Cell x existing facility costs up to ``reach`` (in the standard's unit)."""
+    from equiserve.coverage.od import network_od, straight_line_od
+
+    lay = study.layers[layer]
+    std = lay.standard
+    pop = study.population
+    if not std.uses_network:
+        return straight_line_od(pop.xy, lay.access_xy, lay.access_facility, len(lay), reach)
+    scale = 60.0 if std.minutes is not None else 1.0
+    od = network_od(study.networks[std.mode], study.cell_snaps[std.mode],
+                    study.facility_snaps[layer], lay.access_facility, len(lay), reach * scale,
+                    std.weight)
+    od.data = od.data / scale
+    return od
+
+
+def _regions_text(study: Study, rows: np.ndarray, w: np.ndarray) -> str:
+    if not len(rows):
+        return "none"
+    per = np.bincount(study.population.region[rows], weights=w[rows],
+                      minlength=len(study.regions.names))
+    order = np.argsort(-per)
+    return ", ".join(f"{study.regions.names[i]} {per[i]:,.0f}" for i in order if per[i] > 0)
+
+
+def before_after(study: Study, w: np.ndarray, before: np.ndarray, after: np.ndarray
+                 ) -> pd.DataFrame:
+    """Coverage before and after by study, group and region."""
+    from equiserve.scorecard import _levels
+
+    rows = []
+    for level, names, groups, labels in _levels(study):
+        n = len(names)
+        popn = np.bincount(labels, weights=w, minlength=n)
+        b = np.bincount(labels, weights=w * before, minlength=n)
+        a = np.bincount(labels, weights=w * after, minlength=n)
+        for k in range(n):
+            pb = 100 * b[k] / popn[k] if popn[k] > 0 else np.nan
+            pa = 100 * a[k] / popn[k] if popn[k] > 0 else np.nan
+            rows.append({"level": level, "name": names[k], "group": groups[k],
+                         "population": popn[k], "covered_before": b[k], "covered_after": a[k],
+                         "coverage_before_pct": pb, "coverage_after_pct": pa,
+                         "coverage_change_pct": pa - pb, "unserved_before": popn[k] - b[k],
+                         "unserved_after": popn[k] - a[k]})
+    return pd.DataFrame(rows)
+
+
+def write_sites_outputs(study: Study, plan: SitesPlan, out_dir: str | os.PathLike[str]
+                        ) -> dict[str, Path]:
+    """Write candidates.csv, selected.gpkg, sites_summary.csv and sites_map.html atomically."""
+    from equiserve.io.output import atomic_output_dir
+
+    out = Path(out_dir).expanduser().resolve()
+    sol = plan.solution
+    with atomic_output_dir(out) as tmp:
+        plan.gains.to_csv(tmp / "candidates.csv", index=False, float_format="%.10g")
+        plan.summary.to_csv(tmp / "sites_summary.csv", index=False, float_format="%.10g")
+        plan.selected.to_file(tmp / "selected.gpkg", layer="selected", driver="GPKG",
+                              engine="pyogrio")
+        plan.candidates.gdf.to_file(tmp / "selected.gpkg", layer="candidates", driver="GPKG",
+                                    engine="pyogrio")
+        info = pd.DataFrame([{
+            "layer": plan.layer, "model": plan.model, "new_sites": len(plan.selected),
+            "objective": sol.objective, "optimal": sol.optimal, "gap": sol.gap,
+            "bound": sol.bound, "greedy_objective": sol.greedy_objective,
+            "solve_time_s": sol.solve_time_s, "rows_after_collapse": sol.rows_after_collapse,
+            "candidates": len(plan.candidates), "candidate_source": plan.candidates.source,
+        }])
+        info.to_csv(tmp / "sites_solution.csv", index=False)
+        sites_map(study, plan).save(str(tmp / "sites_map.html"))
+    names = ["candidates.csv", "selected.gpkg", "sites_summary.csv", "sites_solution.csv",
+             "sites_map.html"]
+    return {n: out / n for n in names}
+
+
+def sites_map(study: Study, plan: SitesPlan):
+    """Folium map of the existing facilities, the candidates and the chosen sites."""
+    import folium
+
+    reg = study.regions.gdf.to_crs(4326)
+    minx, miny, maxx, maxy = reg.total_bounds
+    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    folium.GeoJson(reg[["region", "group", "geometry"]].assign(
+        region=reg["region"].map(lambda s: escape(str(s))),
+        group=reg["group"].map(lambda s: escape(str(s)))), name="Regions",
+        style_function=lambda f: {"color": "#555", "weight": 1, "fillOpacity": 0.03},
+        tooltip=folium.GeoJsonTooltip(["region", "group"], aliases=["Region", "Group"]),
+    ).add_to(fmap)
+    fac = study.layers[plan.layer].facilities.to_crs(4326)
+    existing = folium.FeatureGroup(name=f"Existing {escape(plan.layer)} ({len(fac):,})")
+    for row in fac.itertuples():
+        folium.CircleMarker([row.geometry.y, row.geometry.x], radius=4, color="#1f77b4",
+                            fill=True, fill_opacity=0.8, weight=1,
+                            tooltip=escape(str(row.name))).add_to(existing)
+    existing.add_to(fmap)
+    gains = plan.gains
+    layer_cands = folium.FeatureGroup(name=f"Candidates ({len(gains):,}; size = people "
+                                           "gained)", show=len(gains) <= 3000)
+    top = max(float(gains["new_covered"].max()), 1.0)
+    chosen = folium.FeatureGroup(name=f"Chosen sites ({int(gains['selected'].sum())}, "
+                                      f"model {plan.model})")
+    for row in gains.itertuples():
+        html = (f"<b>{escape(str(row.candidate_id))}</b> (rank {row.rank})<br>"
+                f"people newly within the standard: {row.new_covered:,.0f}<br>"
+                f"coverage after: {row.coverage_after_pct:.2f} %<br>"
+                f"worst region after: {escape(str(row.worst_region_after))} "
+                f"({row.worst_region_coverage_after_pct:.1f} %)")
+        if row.selected:
+            folium.Marker([row.lat, row.lon], popup=folium.Popup(html, max_width=320),
+                          icon=folium.Icon(color="red", icon="star")).add_to(chosen)
+        else:
+            folium.CircleMarker([row.lat, row.lon],
+                                radius=2 + 8 * np.sqrt(row.new_covered / top), color="#888",
+                                fill=True, fill_opacity=0.5, weight=0.5,
+                                popup=folium.Popup(html, max_width=320)).add_to(layer_cands)
+    layer_cands.add_to(fmap)
+    chosen.add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
