@@ -141,6 +141,15 @@ def demo(
         _run(config, out)
 
 
+OBJECTIVE_TEXT = {
+    "mclp": "people within the standard",
+    "lscp": "people within the standard",
+    "pmedian": "total people x distance to the nearest site",
+    "capacitated": "people with a place within the standard",
+    "maxmin": "worst group's coverage",
+}
+
+
 @app.command()
 def sites(
     config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
@@ -197,10 +206,12 @@ def sites(
             paths = write_sites_outputs(study, plan, out)
         sol = plan.solution
         status = "optimal" if sol.optimal else f"best found, gap {100 * sol.gap:.2f} %"
+        what = OBJECTIVE_TEXT[model]
+        fmt = (lambda v: f"{100 * v:.2f} %") if model == "maxmin" else (lambda v: f"{v:,.1f}")
         console.print(f"{layer}: {len(plan.selected)} new site(s) by {model} from "
                       f"{len(plan.candidates):,} candidates ({plan.candidates.source}); "
-                      f"objective {sol.objective:,.1f} ({status}; greedy "
-                      f"{sol.greedy_objective:,.1f}; {sol.solve_time_s:.2f} s)",
+                      f"{what} {fmt(sol.objective)} ({status}; greedy "
+                      f"{fmt(sol.greedy_objective)}; solved in {sol.solve_time_s:.2f} s)",
                       highlight=False, soft_wrap=True)
         s = plan.summary[plan.summary["level"].isin(["study", "group"])]
         console.print(s[["name", "coverage_before_pct", "coverage_after_pct"]].round(1)

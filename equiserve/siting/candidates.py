@@ -119,10 +119,18 @@ def _thin(x: np.ndarray, y: np.ndarray, score: np.ndarray, spacing: float) -> np
 def candidates_from_gaps(study: Study, result: CoverageResult, layer: str,
                          spacing_m: float) -> Candidates:
     """Centres of the layer's gap cells (populated, beyond the standard), thinned so that
-    each ``spacing_m`` block keeps its most populated gap cell."""
+    each ``spacing_m`` block keeps its most populated gap cell.
+
+    For a street-network standard only cells snapped to the network are candidates (a
+    site nobody can reach by street would serve no one).
+    """
     cov = result.layers[layer]
     pop = study.population
-    gap = np.flatnonzero(~cov.covered & (cov.weights > 0))
+    mask = ~cov.covered & (cov.weights > 0)
+    std = study.layers[layer].standard
+    if std.uses_network:
+        mask &= study.cell_snaps[std.mode].ok
+    gap = np.flatnonzero(mask)
     if not gap.size:
         raise DataError(f"layer {layer!r} has no gap cells: everyone it counts is within its "
                         "standard, so there is nothing for new sites to close; give "
