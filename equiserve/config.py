@@ -108,6 +108,17 @@ class Standard:
         return self.minutes * 60.0 if self.minutes is not None else float(self.distance_m)
 
     @property
+    def limit(self) -> float:
+        """The limit in the unit of the layer's outputs: metres, or minutes."""
+        return self.minutes if self.minutes is not None else float(self.distance_m)
+
+    @property
+    def search_scale(self) -> float:
+        """Search cost units per output unit: 60 for minute standards (searches run in
+        seconds), else 1."""
+        return 60.0 if self.minutes is not None else 1.0
+
+    @property
     def unit(self) -> str:
         """``m`` or ``min``: the unit of the layer's distances in outputs."""
         return "min" if self.minutes is not None else "m"

@@ -32,6 +32,7 @@ from equiserve.coverage.catchment import (
 )
 from equiserve.coverage.equity import equity_indices, lorenz_curve, theil_decomposition
 from equiserve.coverage.od import network_od, straight_line_od
+from equiserve.coverage.summary import grouped_weighted_quantile
 
 if TYPE_CHECKING:
     from equiserve.config import CatchmentConfig
@@ -88,19 +89,20 @@ def catchment_weights(cfg: CatchmentConfig, radius: float):
     return gravity_weights(cfg.beta, scale=1.0, min_cost=min_cost)
 
 
-def layer_od(study: Study, name: str) -> sp.csr_matrix:
-    """Cell x facility costs of a layer within its standard, in the standard's unit."""
+def layer_od(study: Study, name: str, cutoff: float | None = None) -> sp.csr_matrix:
+    """Cell x facility costs of a layer within ``cutoff`` (default: its standard), in the
+    standard's unit (m, or min for minute standards)."""
     layer = study.layers[name]
     std = layer.standard
     pop = study.population
+    cutoff = std.limit if cutoff is None else cutoff
     if not std.uses_network:
         return straight_line_od(pop.xy, layer.access_xy, layer.access_facility, len(layer),
-                                std.distance_m)
+                                cutoff)
     od = network_od(study.networks[std.mode], study.cell_snaps[std.mode],
                     study.facility_snaps[name], layer.access_facility, len(layer),
-                    std.threshold, std.weight)
-    if std.minutes is not None:
-        od.data = od.data / 60.0
+                    cutoff * std.search_scale, std.weight)
+    od.data = od.data / std.search_scale
     return od
 
 
@@ -109,8 +111,7 @@ def layer_access(study: Study, name: str) -> LayerAccess:
     layer = study.layers[name]
     cfg = study.config.layers[name].catchment
     assert cfg is not None
-    std = layer.standard
-    radius = std.minutes if std.minutes is not None else std.distance_m
+    radius = layer.standard.limit
     od = layer_od(study, name)
     demand = study.population.counts(layer.serves)
     capacity = np.nan_to_num(layer.facilities["capacity"].to_numpy(float), nan=0.0)
@@ -179,7 +180,7 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
             w = cov.weights
             popn = np.bincount(labels, weights=w, minlength=n)
             covd = np.bincount(labels, weights=w * cov.covered, minlength=n)
-            med = _weighted_median_by(cov.distance, w, labels, n)
+            med = grouped_weighted_quantile(cov.distance, w, labels, n, 0.5)
             for k in range(n):
                 row = {
                     "layer": name, "kind": layer.kind, "level": level, "name": names[k],
@@ -235,12 +236,6 @@ def _finite(x: np.ndarray, w: np.ndarray, labels: np.ndarray):
     return x[keep], w[keep], labels[keep]
 
 
-def _weighted_median_by(x: np.ndarray, w: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    from equiserve.coverage.summary import grouped_weighted_quantile
-
-    return grouped_weighted_quantile(x, w, labels, n, 0.5)
-
-
 def life_circle_scores(study: Study, result: CoverageResult) -> tuple[np.ndarray, np.ndarray]:
     """Per cell: share of the life-circle layers whose standard it meets, and whether all."""
     lc = study.config.life_circle
@@ -294,7 +289,7 @@ def _reading(name: str, serves: str | None, rows: list[dict], measure: str) -> s
     if not hi:
         return ""
     return (f"{_cap(worst)} has {100 * lo / hi:.0f}% of {best}'s coverage for "
-            f"{name.replace('_', ' ')} ({lo:.1f} % vs {hi:.1f} % of people within the "
+            f"{name.replace('_', ' ')} ({lo:.1f} % vs {hi:.1f} % of {who} within the "
             "standard).")
 
 

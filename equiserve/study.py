@@ -183,8 +183,7 @@ class Study:
             cov = self._layer_coverage(name, layer)
             per_layer[name] = cov
             std = layer.standard
-            limit = std.minutes if std.minutes is not None else std.distance_m
-            table = coverage_table(cov.distance, limit, cov.weights, pop.region,
+            table = coverage_table(cov.distance, std.limit, cov.weights, pop.region,
                                    self.regions.names, self.regions.groups, unit=cov.unit)
             table.insert(0, "layer", name)
             table["kind"] = layer.kind
@@ -218,7 +217,7 @@ class Study:
             alt = network_nearest_facility(net, cells, facs, layer.access_facility, std.weight,
                                            ferries=False)
             ferry_only = covered & ~(alt.cost <= std.threshold)
-        distance = res.cost / 60.0 if std.minutes is not None else res.cost
+        distance = res.cost / std.search_scale
         return LayerCoverage(distance, std.unit, f"network_{std.mode}", res.facility, covered,
                              weights, res.node_cost, res.node_label, ferry_only)
 
@@ -245,7 +244,7 @@ class Study:
         return out
 
 
-def _by_region(study: Study, mask: np.ndarray, weights: np.ndarray | None = None) -> str:
+def people_by_region(study: Study, mask: np.ndarray, weights: np.ndarray | None = None) -> str:
     """'Region A 1,234 people, Region B 56 people' for the cells in ``mask``."""
     w = study.population.population if weights is None else weights
     per = np.bincount(study.population.region[mask], weights=w[mask],
@@ -273,7 +272,7 @@ def report_network(study: Study, mode: str, net: Network, snap: Snapped) -> None
                     else "only reachable from a street across water")
             study.notes.warn(f"network.{mode}", f"{int(mask.sum()):,} populated cells "
                              f"({pop[mask].sum():,.0f} people) are {text} and count as "
-                             f"unreachable: {_by_region(study, mask)}")
+                             f"unreachable: {people_by_region(study, mask)}")
 
 
 def report_components(study: Study, result: CoverageResult) -> None:
@@ -287,7 +286,7 @@ def report_components(study: Study, result: CoverageResult) -> None:
             study.notes.warn(f"layers.{name}", f"{cov.weights[stranded].sum():,.0f} "
                              f"{study.layers[name].serves or 'people'} live on parts of the "
                              f"network with no {name} facility (no street or ferry link): "
-                             f"{_by_region(study, stranded, cov.weights)}")
+                             f"{people_by_region(study, stranded, cov.weights)}")
 
 
 def report_ferry_only(study: Study, result: CoverageResult) -> None:
@@ -297,7 +296,7 @@ def report_ferry_only(study: Study, result: CoverageResult) -> None:
             study.notes.info(f"layers.{name}", f"{cov.weights[cov.ferry_only].sum():,.0f} "
                              f"{study.layers[name].serves or 'people'} meet the {name} "
                              f"standard only by ferry: "
-                             f"{_by_region(study, cov.ferry_only, cov.weights)}")
+                             f"{people_by_region(study, cov.ferry_only, cov.weights)}")
 
 
 def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.PathLike[str],

@@ -138,8 +138,8 @@ def test_candidates_off_the_network_are_an_error(tmp_path):
     gdf.to_crs(4326).assign(lon=lambda g: g.geometry.x, lat=lambda g: g.geometry.y).drop(
         columns="geometry").to_csv(path, index=False)
     cands = candidates_from_file(study, path, id_field="id")
-    with pytest.raises(DataError, match=r"1 candidate site\(s\) are not within 500 m of the "
-                                        r"walk network over land \(far\)"):
+    with pytest.raises(DataError, match=r"1 candidate site\(s\) from file are not within 500 m "
+                                        r"of the walk network over land \(far\)"):
         candidate_costs(study, "schools", cands)
 
 

@@ -165,7 +165,7 @@ class Network:
 
         cache = bool(options.pop("cache", True))
         return network_from_osm(path, mode=mode, crs=crs,
-                                options=BuildOptions(mode=mode, **options),  # type: ignore[arg-type]
+                                options=BuildOptions(**options),  # type: ignore[arg-type]
                                 cache=cache)
 
     @classmethod
@@ -218,11 +218,6 @@ class Network:
     @property
     def n_edges(self) -> int:
         return len(self.u)
-
-    @property
-    def has_times(self) -> bool:
-        """Whether edges carry finite travel times (needed for minute standards)."""
-        return bool(np.isfinite(np.minimum(self.time_fwd_s, self.time_bwd_s)).any())
 
     def _edge_cost(self, weight: Weight) -> tuple[np.ndarray, np.ndarray]:
         """Cost of each edge from u to v and from v to u (inf where not allowed)."""

@@ -100,6 +100,10 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
     points = np.where(is_point, geoms, shapely.point_on_surface(geoms))
     ids = (gdf[id_field].astype(str).tolist() if id_field
            else [f"C{i + 1:05d}" for i in range(len(gdf))])
+    dup = pd.Series(ids)[pd.Series(ids).duplicated()].unique()
+    if len(dup):
+        raise DataError(f"{where}: candidate ids in field {id_field!r} must be unique; "
+                        f"repeated: {', '.join(dup[:10])}")
     names = gdf["name"].astype(str).tolist() if "name" in gdf.columns else list(ids)
     cap = (pd.to_numeric(gdf[capacity_field], errors="coerce").to_numpy(float)
            if capacity_field else np.full(len(gdf), np.nan))

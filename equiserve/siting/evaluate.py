@@ -45,13 +45,13 @@ def candidate_costs(study: Study, layer: str, cands: Candidates,
     if not snap.ok.all():
         bad = np.flatnonzero(~snap.ok)
         shown = ", ".join(cands.gdf["candidate_id"].iloc[bad[:5]])
-        raise DataError(f"{len(bad)} candidate site(s) are not within {ncfg.snap_limit_m:g} m of "
-                        f"the {std.mode} network over land ({shown}); move them next to a "
-                        "street or remove them")
-    scale = 60.0 if std.minutes is not None else 1.0
-    limit = std.threshold if cutoff is None else cutoff * scale
+        raise DataError(f"{len(bad)} candidate site(s) from {cands.source} are not within "
+                        f"{ncfg.snap_limit_m:g} m of the {std.mode} network over land "
+                        f"({shown}); move them next to a street or remove them, or raise "
+                        "[network] snap_limit_m")
+    limit = (std.limit if cutoff is None else cutoff) * std.search_scale
     od = network_od(net, study.cell_snaps[std.mode], snap, np.arange(n), n, limit, std.weight)
-    od.data = od.data / scale
+    od.data = od.data / std.search_scale
     return od
 
 
@@ -94,7 +94,10 @@ def marginal_gains(study: Study, result: CoverageResult, layer: str, cands: Cand
     by_group = (_one_hot(g_of_r[pop.region], len(groups)).T @ gained).toarray()
 
     W = w.sum()
-    s0 = (w * cov.covered).sum() / W if W > 0 else np.nan
+    if W <= 0:
+        raise DataError(f"layer {layer!r} counts no people (check layers.{layer}.serves and "
+                        "the population subgroups): there is nothing for new sites to gain")
+    s0 = (w * cov.covered).sum() / W
     s1 = s0 + new_total / W
     pop_r = np.bincount(pop.region, weights=w, minlength=len(reg.names))
     cov_r = np.bincount(pop.region, weights=w * cov.covered, minlength=len(reg.names))
@@ -115,7 +118,7 @@ def marginal_gains(study: Study, result: CoverageResult, layer: str, cands: Cand
         df[f"new_covered_region_{r}"] = by_region[k]
     with np.errstate(divide="ignore", invalid="ignore"):
         df["coverage_after_pct"] = 100 * s1
-        df["gini_change"] = (1 - s1) - (1 - s0)
+        df["gini_change"] = s0 - s1  # Gini of covered yes/no is 1 - share
         df["theil_change"] = -np.log(s1) - (-np.log(s0) if s0 > 0 else np.inf)
     df["worst_region_after"] = region_names[worst_idx]
     df["worst_region_coverage_after_pct"] = 100 * share_after[worst_idx,

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from equiserve.errors import ConfigError, DataError
 from equiserve.siting.candidates import Candidates, candidates_from_gaps
 from equiserve.siting.evaluate import candidate_costs, marginal_gains, within
+from equiserve.study import people_by_region
 
 if TYPE_CHECKING:
     from equiserve.scorecard import EquityResult
@@ -77,31 +78,34 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
         raise ConfigError(f"the capacitated model needs capacities, but layer {layer!r} has no "
                           f"capacity_field; add one in [layers.{layer}] or choose another model")
     if model != "lscp" and (count is None or count < 1):
-        raise ConfigError(f"--count must be a positive number of new sites for model {model}")
+        raise ConfigError(f"--count = {count!r} must be a number of new sites >= 1 for model "
+                          f"{model}")
     if not 0 < target <= 1:
         raise ConfigError(f"--target = {target} must be a share in (0, 1], e.g. 0.95")
     if candidates is None:
         spacing = spacing_m or (std.distance_m if std.distance_m else 500.0)
         candidates = candidates_from_gaps(study, result, layer, spacing)
-    cands = candidates
+    cands = Candidates(candidates.gdf.copy(), candidates.source)  # never change the caller's
     if capacity is not None:
         cap = cands.gdf["capacity"].to_numpy(float)
         cands.gdf["capacity"] = np.where(np.isfinite(cap), cap, capacity)
     if model == "capacitated" and not np.isfinite(cands.gdf["capacity"].to_numpy(float)).all():
         raise ConfigError("the capacitated model needs a capacity for every candidate: give "
                           "--capacity PLACES (or a capacity field in the candidates file)")
-    if model not in ("lscp",) and count > len(cands):
+    if model != "lscp" and count > len(cands):
         raise ConfigError(f"--count {count} is larger than the {len(cands)} candidate sites; "
                           "ask for fewer sites or give more candidates")
 
     from equiserve.scorecard import layer_od
     from equiserve.siting import models as m
 
-    limit = std.minutes if std.minutes is not None else std.distance_m
-    cand_od = candidate_costs(study, layer, cands)
+    limit = std.limit
+    # p-median needs costs beyond the standard; the coverage models only within it
+    reach = PMEDIAN_REACH * limit if model == "pmedian" else limit
+    cand_od = candidate_costs(study, layer, cands, cutoff=reach)
+    existing_od = layer_od(study, layer, cutoff=reach)
     cover = within(cand_od, limit)
     gains = marginal_gains(study, result, layer, cands, cover, equity)
-    existing_od = layer_od(study, layer)
     existing = within(existing_od, limit)
     n_ex = existing.shape[1]
     A = sp.hstack([existing, cover], format="csr")
@@ -117,7 +121,7 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
                                         time_limit_s=time_limit_s)
         except m.InfeasibleError as exc:
             unc = getattr(exc, "uncoverable", np.empty(0, dtype=np.int64))
-            where = _regions_text(study, np.asarray(unc, dtype=np.int64), w)
+            where = people_by_region(study, np.isin(np.arange(len(w)), unc), w) or "none"
             raise DataError(f"no set of the {len(cands)} candidates reaches {100 * target:g} % "
                             f"coverage for {layer}: {exc}. People no site can reach: {where}"
                             ) from None
@@ -130,10 +134,7 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
         sol = m.maximize_capacitated_coverage(A, w, cap, count, fixed=fixed,
                                               time_limit_s=time_limit_s)
     else:
-        reach = PMEDIAN_REACH * limit
-        far_ex = layer_far_od(study, layer, reach)
-        cost = sp.hstack([far_ex, candidate_costs(study, layer, cands, cutoff=reach)],
-                         format="csr")
+        cost = sp.hstack([existing_od, cand_od], format="csr")
         sol = m.p_median(cost, w, count, fixed=fixed, time_limit_s=time_limit_s,
                          max_cost=reach)
     chosen = np.asarray(sol.selected, dtype=np.int64) - n_ex
@@ -147,32 +148,6 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
     selected.insert(0, "model", model)
     gains["selected"] = gains["candidate_id"].isin(selected["candidate_id"])
     return SitesPlan(layer, model, cands, gains, sol, selected, summary)
-
-
-def layer_far_od(study: Study, layer: str, reach: float) -> sp.csr_matrix:
-    """Cell x existing facility costs up to ``reach`` (in the standard's unit)."""
-    from equiserve.coverage.od import network_od, straight_line_od
-
-    lay = study.layers[layer]
-    std = lay.standard
-    pop = study.population
-    if not std.uses_network:
-        return straight_line_od(pop.xy, lay.access_xy, lay.access_facility, len(lay), reach)
-    scale = 60.0 if std.minutes is not None else 1.0
-    od = network_od(study.networks[std.mode], study.cell_snaps[std.mode],
-                    study.facility_snaps[layer], lay.access_facility, len(lay), reach * scale,
-                    std.weight)
-    od.data = od.data / scale
-    return od
-
-
-def _regions_text(study: Study, rows: np.ndarray, w: np.ndarray) -> str:
-    if not len(rows):
-        return "none"
-    per = np.bincount(study.population.region[rows], weights=w[rows],
-                      minlength=len(study.regions.names))
-    order = np.argsort(-per)
-    return ", ".join(f"{study.regions.names[i]} {per[i]:,.0f}" for i in order if per[i] > 0)
 
 
 def before_after(study: Study, w: np.ndarray, before: np.ndarray, after: np.ndarray
