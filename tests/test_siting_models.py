@@ -214,6 +214,34 @@ def test_pmedian_matches_spopt(seed, p, fixed):
     assert res.greedy_objective >= res.objective - 1e-6
 
 
+def test_mclp_fractional_lp_instance_matches_spopt():
+    # an instance whose LP relaxation is fractional: branch and bound has to close the gap
+    pulp, MCLP, _, _ = _spopt()
+    dist, w, _ = instance(35)
+    p, radius = 6, 1.5
+    expected = _solve_spopt(lambda: MCLP.from_cost_matrix(dist, w, radius, p_facilities=p),
+                            pulp)
+    res = maximize_coverage(dist <= radius, w, p)
+    assert res.details["lp_bound"] > res.objective + 1
+    assert close(res.objective, expected)
+    assert res.optimal and res.details["proof"] == "milp"
+
+
+def test_partial_lscp_against_spopt_mclp():
+    # fewest sites covering 80 %: MCLP with that many reaches 80 %, with one fewer it cannot
+    pulp, MCLP, _, _ = _spopt()
+    dist, w, _ = instance(9)
+    radius, target = 1.5, 0.8
+    res = minimize_facilities(dist <= radius, w, target)
+    k = int(res.objective)
+    assert res.optimal and len(res.selected) == k
+    best_k = _solve_spopt(lambda: MCLP.from_cost_matrix(dist, w, radius, p_facilities=k), pulp)
+    best_k1 = _solve_spopt(lambda: MCLP.from_cost_matrix(dist, w, radius, p_facilities=k - 1),
+                           pulp)
+    assert best_k >= target * w.sum() - 1e-9 > best_k1
+    assert covered_weight(dist <= radius, w, res.selected) >= target * w.sum() - 1e-9
+
+
 # --------------------------------------------------------------------------- brute force
 
 
@@ -285,29 +313,38 @@ def test_maxmin_matches_brute_force(seed, p, fixed):
     assert len(res.selected) == p
 
 
-@pytest.mark.parametrize("seed,floor", [(17, 0.55), (18, 0.45)])
-def test_equity_floor_matches_brute_force(seed, floor):
+@pytest.mark.parametrize("seed", [17, 18, 19])
+def test_equity_floor_matches_brute_force(seed):
     cov, w, _, demand = small_instance(seed)
     groups = np.where(demand[:, 0] < 4, "west", "east")
     p = 3
-    floors = {"west": floor, "east": floor}
-    best = -1.0
-    for s in itertools.combinations(range(cov.shape[1]), p):
-        sh = shares(cov, w, groups, s)
-        if all(sh[g] >= f - 1e-12 for g, f in floors.items()):
-            best = max(best, covered_weight(cov, w, s))
-    if best < 0:
-        with pytest.raises(InfeasibleError):
-            maximize_coverage(cov, w, p, groups=groups, group_floor=floors)
-        return
+    subsets = list(itertools.combinations(range(cov.shape[1]), p))
+    value = {s: covered_weight(cov, w, s) for s in subsets}
+    share = {s: shares(cov, w, groups, s) for s in subsets}
+    plain = max(value.values())
+    # a floor that binds: above what every plain optimum gives the group, below its best
+    for g in ("west", "east"):
+        at_plain = max(share[s][g] for s in subsets if value[s] == plain)
+        best_g = max(share[s][g] for s in subsets)
+        if at_plain < best_g - 1e-9:
+            floors = {g: (at_plain + best_g) / 2}
+            break
+    else:
+        pytest.skip("no binding floor on this instance")
+    expected = max(value[s] for s in subsets
+                   if all(share[s][g] >= f for g, f in floors.items()))
+    assert expected < plain
     res = maximize_coverage(cov, w, p, groups=groups, group_floor=floors)
-    assert close(res.objective, best)
+    assert close(res.objective, expected)
     assert res.optimal
     assert res.details["floors_met"]
     for g, f in floors.items():
         assert res.details["group_coverage"][g] >= f - 1e-9
-    # the plain MCLP covers at least as much
-    assert maximize_coverage(cov, w, p).objective >= res.objective - 1e-9
+    assert res.details["group_coverage"] == pytest.approx(
+        shares(cov, w, groups, res.selected))
+    # a floor of zero changes nothing
+    res0 = maximize_coverage(cov, w, p, groups=groups, group_floor={"west": 0.0})
+    assert close(res0.objective, plain)
 
 
 def test_equity_floor_infeasible_names_group():

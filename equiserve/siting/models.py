@@ -16,14 +16,31 @@ How a model is solved
    ``SitingResult.rows_after_collapse`` is the number of rows left.
 3. **Greedy.** The standard greedy (largest marginal gain) gives a feasible incumbent and
    ``greedy_objective``; for MCLP a best-improvement swap search polishes it.
-4. **LP relaxation**, solved with HiGHS' interior-point method (``linprog(method=
-   "highs-ipm")``): its value bounds the optimum, and the top LP columns give another
-   incumbent. When the incumbent meets the bound (for integral data: the bound rounded
-   down, or up for minimisation), optimality is proven without branch and bound.
+4. **LP relaxation** (coverage models), solved with HiGHS' interior-point method
+   (``linprog(method="highs-ipm")``; dual simplex for the capacitated model): its value
+   bounds the optimum, and the top LP columns (polished by the swap search for MCLP) give
+   another incumbent. When the incumbent meets the bound (for integral data: the bound
+   rounded down, or up for minimisation), optimality is proven without branch and bound.
+   p-median skips this step: its LP is as hard as the MILP's root (simplex is fastest
+   there, and branch and bound solves it anyway).
 5. **MILP** (``scipy.optimize.milp``, HiGHS branch and cut, ``mip_rel_gap`` =
    ``MIP_REL_GAP``) otherwise. With ``time_limit_s`` the whole solve stops in time and
    returns the best solution found (never worse than greedy) with the proven bound and
-   relative gap.
+   relative gap. HiGHS checks its limit between phases, so a large model can overrun a
+   limit by a fraction of a second; with under 0.1 s left the LP is not started.
+
+Formulations (y binary per candidate column, everything else continuous):
+
+* MCLP / max-min / floors: ``z_k <= sum_{j covers k} y_j``, ``sum y <= p``, max
+  ``sum W_k z_k`` (max-min: max ``t`` with ``share_g >= t``, then max covered weight with
+  ``t`` held at its optimum).
+* LSCP: set cover ``sum_{j covers k} y_j >= 1`` for a full target, else the MCLP rows
+  with ``sum W_k z_k >= target weight``; min ``sum y``.
+* p-median: the radius formulation (Garcia, Labbe & Marin 2011) with a chain of
+  ``z_kl`` per distinct cost level of each (collapsed) row, capped at the cost of the
+  nearest fixed column and at ``max_cost``.
+* capacitated: assignment ``x_kj`` per (collapsed row, column) pair with
+  ``x_kj <= min(W_k, cap_j) y_j`` strengthening rows.
 
 scipy's HiGHS interface takes no MIP start, so the incumbent is not passed to branch and
 bound; it is kept and returned when HiGHS finds nothing better in time. (Tried here with
@@ -61,6 +78,9 @@ __all__ = [
 MIP_REL_GAP = 1e-7
 #: relative gap at or below which a solution is reported as proven optimal
 OPTIMALITY_TOL = 1e-6
+#: least time left (s) to start the LP relaxation / branch and bound under a time limit
+_MIN_LP_TIME = 0.1
+_MIN_MILP_TIME = 0.05
 #: skip the MCLP swap search when p x columns is larger than this (dense delta table)
 _SWAP_MAX_CELLS = 20_000_000
 
@@ -446,7 +466,7 @@ def _better(a: float, b: float, maximize: bool) -> bool:
     return a > b + tol if maximize else a < b - tol
 
 
-def _run_lp(model: _Model, time_limit: float | None):
+def _run_lp(model: _Model, time_limit: float | None, method: str = "highs-ipm"):
     A, lo, hi = model.A, model.lo, model.hi
     eq = np.isfinite(lo) & np.isfinite(hi) & (lo == hi)
     up = np.isfinite(hi) & ~eq
@@ -463,7 +483,7 @@ def _run_lp(model: _Model, time_limit: float | None):
         warnings.simplefilter("ignore")
         res = linprog(model.c, A_ub=A_ub if A_ub.shape[0] else None,
                       b_ub=b_ub if A_ub.shape[0] else None,
-                      bounds=np.column_stack([model.lb, model.ub]), method="highs-ipm",
+                      bounds=np.column_stack([model.lb, model.ub]), method=method,
                       options=options, **kwargs)
     return res
 
@@ -483,8 +503,13 @@ def _solve(model: _Model, *, maximize: bool, const: float, incumbent: np.ndarray
            evaluate: Callable[[np.ndarray], float], trivial_bound: float,
            lp_candidates: Callable[[np.ndarray], list[np.ndarray]],
            improve: Callable[[np.ndarray], np.ndarray] | None, integral: bool,
-           timer: _Timer, use_lp: bool = True) -> _Outcome:
-    """Close the gap between an incumbent and a bound: LP relaxation, then MILP."""
+           timer: _Timer, use_lp: bool = True, lp_method: str = "highs-ipm") -> _Outcome:
+    """Close the gap between an incumbent and a bound: LP relaxation, then MILP.
+
+    HiGHS checks its time limit between phases: limits under about 0.1 s are not honoured
+    by its interior-point solver, so the LP is skipped with less than ``_MIN_LP_TIME``
+    left and branch and bound with less than ``_MIN_MILP_TIME``.
+    """
     sign = -1.0 if maximize else 1.0   # model value = const + sign * (c @ x)
     timings = {"lp": 0.0, "milp": 0.0}
     best_sel = incumbent
@@ -521,9 +546,9 @@ def _solve(model: _Model, *, maximize: bool, const: float, incumbent: np.ndarray
 
     if closed():
         return outcome(True)
-    if use_lp and not timer.expired():
+    if use_lp and _time_for(timer, _MIN_LP_TIME):
         t = time.perf_counter()
-        res = _run_lp(model, timer.remaining())
+        res = _run_lp(model, timer.remaining(), lp_method)
         timings["lp"] = time.perf_counter() - t
         if res.status == 2:
             return outcome(False, infeasible=True)
@@ -535,7 +560,7 @@ def _solve(model: _Model, *, maximize: bool, const: float, incumbent: np.ndarray
             proof = "lp"
             if closed():
                 return outcome(True)
-    if timer.expired():
+    if not _time_for(timer, _MIN_MILP_TIME):
         return outcome(False)
     t = time.perf_counter()
     res = _run_milp(model, timer.remaining())
@@ -554,6 +579,11 @@ def _solve(model: _Model, *, maximize: bool, const: float, incumbent: np.ndarray
     if res.status == 0 and res.x is not None:
         return outcome(True)
     return outcome(closed())
+
+
+def _time_for(timer: _Timer, seconds: float) -> bool:
+    r = timer.remaining()
+    return r is None or r >= seconds
 
 
 def _top_columns(y: np.ndarray, p: int) -> list[np.ndarray]:
@@ -1333,7 +1363,8 @@ def maximize_capacitated_coverage(coverage: Any, weights: Any, capacity: Any, p:
     integral = _is_integral(w, cap[np.isfinite(cap)])
     out = _solve(model, maximize=True, const=0.0, incumbent=greedy,
                  evaluate=lambda s: evaluate(to_free(s)), trivial_bound=trivial,
-                 lp_candidates=lp_candidates, improve=None, integral=integral, timer=timer)
+                 lp_candidates=lp_candidates, improve=None, integral=integral, timer=timer,
+                 lp_method="highs")
     sel_m = to_free(out.sel) if out.sel is not None else greedy
     selected = _pad(mcols[sel_m], p, free)
     value, x = flow(with_fixed(sel_m))
@@ -1577,7 +1608,7 @@ def p_median(cost: Any, weights: Any, p: int, fixed: Iterable[int] = (),
     out = _solve(model, maximize=False, const=const_lp, incumbent=greedy,
                  evaluate=evaluate, trivial_bound=trivial,
                  lp_candidates=lambda y: _top_columns(y, pe), improve=None,
-                 integral=integral, timer=timer)
+                 integral=integral, timer=timer, use_lp=False)
     if out.infeasible or out.sel is None or not math.isfinite(out.value):
         if out.infeasible or out.optimal:
             hard_rows = rows[~np.isfinite(U[inv])]
