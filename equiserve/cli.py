@@ -141,6 +141,14 @@ def demo(
         _run(config, out)
 
 
+def _read_exclusions(path: Path):
+    """Exclusion polygons for lattice candidates (any supported vector file with a CRS)."""
+    from equiserve.config import SourceSpec
+    from equiserve.io.vector import read_vector
+
+    return read_vector(SourceSpec(path=Path(path).expanduser().resolve(), key="exclude"))
+
+
 OBJECTIVE_TEXT = {
     "mclp": "people within the standard",
     "lscp": "people within the standard",
@@ -174,6 +182,11 @@ def sites(
     target: Annotated[float, typer.Option(help="Coverage share to reach (lscp).")] = 0.95,
     spacing: Annotated[float | None, typer.Option(help="Spacing (m) of generated "
                                                        "candidates.")] = None,
+    lattice: Annotated[bool, typer.Option(help="Generate candidates on a regular lattice "
+                                               "over land instead of at gap cells.")] = False,
+    exclude: Annotated[Path | None, typer.Option(help="Polygons where no site may go "
+                                                      "(water, parks...), with --lattice.")]
+    = None,
     time_limit: Annotated[float, typer.Option(help="Solver time limit (s); the best "
                                                    "solution and its gap are reported.")]
     = 60.0,
@@ -182,7 +195,7 @@ def sites(
     """Evaluate candidate sites and choose new ones: candidates.csv, selected.gpkg,
     sites_summary.csv, sites_map.html."""
     from equiserve.config import load_config
-    from equiserve.siting.candidates import candidates_from_file
+    from equiserve.siting.candidates import candidates_from_file, candidates_lattice
     from equiserve.siting.plan import plan_sites, write_sites_outputs
     from equiserve.study import Study
 
@@ -195,9 +208,13 @@ def sites(
             step("equity scorecard")
             equity = study.equity(result) if study.layers.get(layer) and study.layers[
                 layer].has_capacity else None
-            cands = (candidates_from_file(study, candidates, candidates_crs,
-                                          capacity_field=capacity_field)
-                     if candidates else None)
+            cands = None
+            if candidates:
+                cands = candidates_from_file(study, candidates, candidates_crs,
+                                             capacity_field=capacity_field)
+            elif lattice:
+                cands = candidates_lattice(study, spacing or 500.0,
+                                           _read_exclusions(exclude) if exclude else None)
             step(f"sites: {model}")
             plan = plan_sites(study, result, layer, model=model, count=count,
                               candidates=cands, target=target, spacing_m=spacing,

@@ -173,3 +173,18 @@ def test_sites_pipeline_matches_brute_force(tiny, tmp_path):
     sel = gpd.read_file(out / "selected.gpkg", layer="selected")
     assert set(sel["candidate_id"]) == set(chosen["candidate_id"])
     assert (out / "sites_map.html").stat().st_size > 0
+
+
+def test_lattice_candidates_from_the_cli_respect_exclusions(tiny, tmp_path):
+    cfg, _, _ = tiny
+    x0, y0 = TINY_ORIGIN
+    excl = tmp_path / "water.geojson"
+    gpd.GeoDataFrame(geometry=[gpd.points_from_xy([x0 + 1000], [y0 + 1000])[0].buffer(600)],
+                     crs=32649).to_file(excl, driver="GeoJSON")
+    out = tmp_path / "o"
+    r = run_sites(cfg, out, "--layer", "clinics", "--count", "1", "--lattice", "--spacing",
+                  "250", "--exclude", str(excl))
+    assert r.exit_code == 0, r.output
+    cands = gpd.read_file(out / "selected.gpkg", layer="candidates").to_crs(32649)
+    d = np.hypot(cands.geometry.x - (x0 + 1000), cands.geometry.y - (y0 + 1000))
+    assert len(cands) > 0 and (d >= 600 - 1e-6).all()
