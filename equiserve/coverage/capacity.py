@@ -106,7 +106,7 @@ def allocate_nearest_first(od: sp.spmatrix | sp.sparray, demand: np.ndarray,
     """
     rows, cols, cost, (n, m) = _od_pairs(od)
     dem = _amounts(demand, n, "demand", "rows (demand cells)")
-    cap = _capacity(capacity, m)
+    cap = _amounts(capacity, m, "capacity", "columns (facilities)", allow_inf=True)
     rows, cols, cost = _in_reach(rows, cols, cost, _radius(radius))
     useful = (dem[rows] > 0) & (cap[cols] > 0)
     rows, cols, cost = rows[useful], cols[useful], cost[useful]
@@ -164,28 +164,6 @@ def allocate_nearest_first(od: sp.spmatrix | sp.sparray, demand: np.ndarray,
     return Allocation(served=np.bincount(pr, weights=px, minlength=n).astype(float),
                       used=np.bincount(pc, weights=px, minlength=m).astype(float),
                       pairs=sp.coo_matrix((px, (pr, pc)), shape=(n, m)))
-
-
-def _capacity(capacity: object, m: int) -> np.ndarray:
-    """Capacities as floats (``inf`` allowed); NaN or negative values raise ValueError."""
-    try:
-        a = np.asarray(capacity, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"capacity must be numbers: {exc}") from None
-    if a.ndim != 1:
-        raise ValueError(f"capacity must be 1-D, got shape {a.shape}")
-    if len(a) != m:
-        raise ValueError(f"capacity has {len(a)} values but od has {m} columns (facilities)")
-    nan = np.isnan(a)
-    if nan.any():
-        raise ValueError(f"capacity is NaN for {int(nan.sum())} facilities (first at index "
-                         f"{int(np.flatnonzero(nan)[0])}); replace NaN (e.g. by 0 or a "
-                         "norm) and report those facilities")
-    neg = a < 0
-    if neg.any():
-        raise ValueError(f"capacity holds {int(neg.sum())} negative values (first at index "
-                         f"{int(np.flatnonzero(neg)[0])}: {a[neg][0]}); values must be >= 0")
-    return a
 
 
 def _cost_bins(cost: np.ndarray):

@@ -351,8 +351,10 @@ def _in_reach(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, radius: floa
     return rows[keep], cols[keep], cost[keep]
 
 
-def _amounts(values: object, n: int, name: str, what: str) -> np.ndarray:
-    """A 1-D float array of length n, finite and >= 0, or a ValueError naming it."""
+def _amounts(values: object, n: int, name: str, what: str, allow_inf: bool = False
+             ) -> np.ndarray:
+    """A 1-D float array of length n, finite (or +inf with ``allow_inf``) and >= 0, or a
+    ValueError naming it."""
     try:
         a = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -361,7 +363,12 @@ def _amounts(values: object, n: int, name: str, what: str) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D, got shape {a.shape}")
     if len(a) != n:
         raise ValueError(f"{name} has {len(a)} values but od has {n} {what}")
-    bad = ~np.isfinite(a)
+    nan = np.isnan(a)
+    if allow_inf and nan.any():
+        raise ValueError(f"{name} is NaN for {int(nan.sum())} {what.split()[-1].strip('()')} "
+                         f"(first at index {int(np.flatnonzero(nan)[0])}); replace NaN (e.g. "
+                         "by 0 or a norm) and report them")
+    bad = nan | (np.isinf(a) & ~allow_inf)
     if bad.any():
         raise ValueError(f"{name} holds {int(bad.sum())} NaN or infinite values (first at "
                          f"index {int(np.flatnonzero(bad)[0])}); replace them (e.g. by 0)")
