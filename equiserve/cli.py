@@ -33,6 +33,8 @@ console = Console(stderr=True)
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if "
                                          "missing; only the report's files are replaced).")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")]
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Maps without base-map tiles "
+                                             "(they never need a CDN: Leaflet is inlined).")]
 
 
 @contextmanager
@@ -79,7 +81,7 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
         prog.update(task, completed=total, description="done")
 
 
-def _run(config: Path, out: Path) -> None:
+def _run(config: Path, out: Path, offline: bool = False) -> None:
     from equiserve.config import load_config
     from equiserve.report import write_outputs
     from equiserve.study import Study
@@ -93,7 +95,7 @@ def _run(config: Path, out: Path) -> None:
         result = study.coverage(step)
         step("equity scorecard")
         equity = study.equity(result)
-        paths = write_outputs(study, result, out, step, equity=equity)
+        paths = write_outputs(study, result, out, step, equity=equity, offline=offline)
     for note in study.notes:
         if note.level == "warning":
             console.print(f"[yellow]note:[/] {escape(note.subject)}: {escape(note.message)}",
@@ -118,17 +120,19 @@ def _run(config: Path, out: Path) -> None:
 def report(
     config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
     out: OutOption,
+    offline: OfflineOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Run the coverage report of a study: summary.csv, coverage.gpkg, report.html, map.html."""
     with _handled(debug):
-        _run(config, out)
+        _run(config, out, offline)
 
 
 @app.command()
 def demo(
     out: OutOption,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic demo generator.")] = 2017,
+    offline: OfflineOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
@@ -138,7 +142,7 @@ def demo(
         inputs = Path(out).expanduser().resolve() / "inputs"
         console.print(f"generating the synthetic demo study in {inputs}", highlight=False)
         config = write_demo_inputs(inputs, seed=seed)
-        _run(config, out)
+        _run(config, out, offline)
 
 
 def _read_exclusions(path: Path):
@@ -190,6 +194,7 @@ def sites(
     time_limit: Annotated[float, typer.Option(help="Solver time limit (s); the best "
                                                    "solution and its gap are reported.")]
     = 60.0,
+    offline: OfflineOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Evaluate candidate sites and choose new ones: candidates.csv, selected.gpkg,
@@ -220,7 +225,7 @@ def sites(
                               candidates=cands, target=target, spacing_m=spacing,
                               capacity=capacity, time_limit_s=time_limit, equity=equity)
             step("writing outputs")
-            paths = write_sites_outputs(study, plan, out)
+            paths = write_sites_outputs(study, plan, out, offline=offline)
         sol = plan.solution
         status = "optimal" if sol.optimal else f"best found, gap {100 * sol.gap:.2f} %"
         what = OBJECTIVE_TEXT[model]

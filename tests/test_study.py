@@ -208,3 +208,21 @@ def test_copy_of_demo_inputs_reruns(demo_run, tmp_path):
     assert study.config.synthetic
     assert {lay.kind for lay in study.layers.values()} == {
         "school", "clinic", "bus_stop", "art_centre", "sports_park"}
+
+
+def test_map_is_self_contained(tiny_study, tmp_path):
+    """No CDN: Leaflet is inlined; --offline leaves out the tile layer as well."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+
+    out = tmp_path / "o"
+    r = CliRunner().invoke(app, ["report", str(tiny_study), "--out", str(out), "--offline"])
+    assert r.exit_code == 0, r.output
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert not re.search(r'<script[^>]+src="https?:', html)
+    assert not re.search(r'<link[^>]+href="https?:', html)
+    assert "Leaflet 1.9.3" in html and "L.map(" in html
+    assert "tile.openstreetmap.org" not in html

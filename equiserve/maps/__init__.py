@@ -1,5 +1,17 @@
-"""Interactive maps (folium)."""
+"""Interactive maps (folium), saved self-contained (Leaflet inlined, no CDN)."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 from equiserve.maps.coverage_map import coverage_map, gap_blocks
+from equiserve.maps.offline import inline_assets
 
-__all__ = ["coverage_map", "gap_blocks"]
+
+def save_map(fmap, path: str | Path) -> None:
+    """Write a folium map as one self-contained HTML file (see :mod:`.offline`)."""
+    html = fmap.get_root().render()
+    Path(path).write_text(inline_assets(html), encoding="utf-8")
+
+
+__all__ = ["coverage_map", "gap_blocks", "inline_assets", "save_map"]

@@ -25,15 +25,16 @@ EQUITY_OUTPUTS = ("equity.csv", "equity_indices.csv", "lorenz.csv")
 
 
 def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLike[str],
-                  progress: Progress | None = None, equity: EquityResult | None = None
-                  ) -> dict[str, Path]:
+                  progress: Progress | None = None, equity: EquityResult | None = None,
+                  offline: bool = False) -> dict[str, Path]:
     """Write every output of a coverage run into ``out_dir``, atomically.
 
-    With ``equity`` (from :meth:`Study.equity`) also the scorecard files and columns.
+    With ``equity`` (from :meth:`Study.equity`) also the scorecard files and columns. The
+    map is self-contained (Leaflet inlined); ``offline`` also leaves out the base map tiles.
     Files are written to a temporary folder and moved into ``out_dir`` only when all of
     them are complete; on an error ``out_dir`` is left as it was.
     """
-    from equiserve.maps import coverage_map
+    from equiserve.maps import coverage_map, save_map
 
     step = progress or (lambda _msg: None)
     out = Path(out_dir).expanduser().resolve()
@@ -60,7 +61,9 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
         (tmp / "report.html").write_text(render_report(study, result, equity),
                                          encoding="utf-8")
         step("writing map.html")
-        coverage_map(study, result, service_areas=dissolved).save(str(tmp / "map.html"))
+        fmap = coverage_map(study, result, service_areas=dissolved,
+                            tiles=None if offline else "OpenStreetMap")
+        save_map(fmap, tmp / "map.html")
     names = OUTPUTS + (EQUITY_OUTPUTS if equity is not None else ())
     return {name: out / name for name in names}
 

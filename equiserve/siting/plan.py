@@ -172,10 +172,11 @@ def before_after(study: Study, w: np.ndarray, before: np.ndarray, after: np.ndar
     return pd.DataFrame(rows)
 
 
-def write_sites_outputs(study: Study, plan: SitesPlan, out_dir: str | os.PathLike[str]
-                        ) -> dict[str, Path]:
+def write_sites_outputs(study: Study, plan: SitesPlan, out_dir: str | os.PathLike[str],
+                        offline: bool = False) -> dict[str, Path]:
     """Write candidates.csv, selected.gpkg, sites_summary.csv and sites_map.html atomically."""
     from equiserve.io.output import atomic_output_dir
+    from equiserve.maps import save_map
 
     out = Path(out_dir).expanduser().resolve()
     sol = plan.solution
@@ -194,19 +195,20 @@ def write_sites_outputs(study: Study, plan: SitesPlan, out_dir: str | os.PathLik
             "candidates": len(plan.candidates), "candidate_source": plan.candidates.source,
         }])
         info.to_csv(tmp / "sites_solution.csv", index=False)
-        sites_map(study, plan).save(str(tmp / "sites_map.html"))
+        save_map(sites_map(study, plan, tiles=None if offline else "OpenStreetMap"),
+                 tmp / "sites_map.html")
     names = ["candidates.csv", "selected.gpkg", "sites_summary.csv", "sites_solution.csv",
              "sites_map.html"]
     return {n: out / n for n in names}
 
 
-def sites_map(study: Study, plan: SitesPlan):
+def sites_map(study: Study, plan: SitesPlan, tiles: str | None = "OpenStreetMap"):
     """Folium map of the existing facilities, the candidates and the chosen sites."""
     import folium
 
     reg = study.regions.gdf.to_crs(4326)
     minx, miny, maxx, maxy = reg.total_bounds
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True, prefer_canvas=True)
+    fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.GeoJson(reg[["region", "group", "geometry"]].assign(
         region=reg["region"].map(lambda s: escape(str(s))),
@@ -234,8 +236,9 @@ def sites_map(study: Study, plan: SitesPlan):
                 f"worst region after: {escape(str(row.worst_region_after))} "
                 f"({row.worst_region_coverage_after_pct:.1f} %)")
         if row.selected:
-            folium.Marker([row.lat, row.lon], popup=folium.Popup(html, max_width=320),
-                          icon=folium.Icon(color="red", icon="star")).add_to(chosen)
+            folium.CircleMarker([row.lat, row.lon], radius=10, color="#b00020", weight=3,
+                                fill=True, fill_color="#ff4d4d", fill_opacity=0.9,
+                                popup=folium.Popup(html, max_width=320)).add_to(chosen)
         else:
             folium.CircleMarker([row.lat, row.lon],
                                 radius=2 + 8 * np.sqrt(row.new_covered / top), color="#888",
