@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 import warnings
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from _timing import timed  # benchmarks/_timing.py
 from scipy.spatial import cKDTree
 
 from equiserve.coverage.capacity import allocate_nearest_first
@@ -47,13 +47,6 @@ RADIUS = 1800.0
 STEPS = {600.0: 1.0, 1200.0: 0.68, 1800.0: 0.22}
 
 
-def timed(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def make_city(n_cells: int, n_fac: int, seed: int = 0):

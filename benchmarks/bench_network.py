@@ -63,6 +63,8 @@ from scipy.sparse.csgraph import dijkstra
 # measure the checkout this file sits in, whatever copy of equiserve is installed
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import timed  # noqa: E402  (benchmarks/_timing.py)
+
 from equiserve.coverage.network import network_nearest_facility  # noqa: E402
 from equiserve.network import Network, Snapped  # noqa: E402
 
@@ -79,14 +81,6 @@ ROWS: list[tuple[str, float | None, float | None, str]] = []
 # helpers
 
 
-def timed(fn, repeat: int = 3):
-    """Best wall time of ``repeat`` runs and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def row(step: str, ours: float | None, peer: float | None, peer_name: str = "") -> None:
