@@ -1,0 +1,20 @@
+"""The quick benchmark modes still run (their comparisons assert equal results inside)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["bench_catchment.py", "--quick"],
+                                  ["bench_siting.py", "--quick", "--no-spopt"]])
+def test_quick_benchmark_runs(args):
+    proc = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
