@@ -218,6 +218,14 @@ def _as_fixed(fixed: Any, m: int) -> np.ndarray:
     return np.unique(idx)
 
 
+def _coverage_inputs(coverage: Any, weights: Any, fixed: Any, time_limit_s: Any
+                     ) -> tuple[_Timer, sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The checked inputs every coverage model starts from: (timer, A, weights, fixed)."""
+    timer = _Timer(_check_time_limit(time_limit_s))
+    A = _as_coverage(coverage)
+    return timer, A, _as_weights(weights, A.shape[0]), _as_fixed(fixed, A.shape[1])
+
+
 def _check_p(p: Any, m: int, fixed: np.ndarray) -> int:
     if isinstance(p, bool) or not float(p).is_integer():
         raise ValueError(f"p must be a whole number of new sites, got {p!r}")
@@ -746,11 +754,8 @@ def maximize_coverage(coverage: Any, weights: Any, p: int, fixed: Iterable[int] 
         their floor on their own with ``p`` new columns (or all of them when each can but
         not together), ``.best_shares`` has their best shares.
     """
-    timer = _Timer(_check_time_limit(time_limit_s))
-    A = _as_coverage(coverage)
+    timer, A, w, fx = _coverage_inputs(coverage, weights, fixed, time_limit_s)
     n, m = A.shape
-    w = _as_weights(weights, n)
-    fx = _as_fixed(fixed, m)
     p = _check_p(p, m, fx)
     codes = labels = None
     if groups is not None or group_floor:
@@ -985,11 +990,8 @@ def minimize_facilities(coverage: Any, weights: Any, target: float = 1.0,
         If even every column together cannot reach the target; ``.uncoverable`` lists the
         rows of positive weight no column covers and ``.best_share`` the share reachable.
     """
-    timer = _Timer(_check_time_limit(time_limit_s))
-    A = _as_coverage(coverage)
+    timer, A, w, fx = _coverage_inputs(coverage, weights, fixed, time_limit_s)
     n, m = A.shape
-    w = _as_weights(weights, n)
-    fx = _as_fixed(fixed, m)
     target = float(target)
     if not 0.0 < target <= 1.0:
         raise ValueError(f"target must be a share in (0, 1], got {target}")
@@ -1132,11 +1134,8 @@ def maximize_min_coverage(coverage: Any, weights: Any, groups: Any, p: int,
         ``"group_coverage"`` (group -> share), ``"covered_weight"``, ``"covered"``, and
         ``"tiebreak_optimal"`` (whether the total-weight stage was also proven optimal).
     """
-    timer = _Timer(_check_time_limit(time_limit_s))
-    A = _as_coverage(coverage)
+    timer, A, w, fx = _coverage_inputs(coverage, weights, fixed, time_limit_s)
     n, m = A.shape
-    w = _as_weights(weights, n)
-    fx = _as_fixed(fixed, m)
     p = _check_p(p, m, fx)
     codes, labels = _as_groups(groups, n)
     free = np.setdiff1d(np.arange(m), fx)
@@ -1276,11 +1275,8 @@ def maximize_capacitated_coverage(coverage: Any, weights: Any, capacity: Any, p:
         ``"column_load"`` per column, ``"in_reach_weight"`` people within reach of an open
         column.
     """
-    timer = _Timer(_check_time_limit(time_limit_s))
-    A = _as_coverage(coverage)
+    timer, A, w, fx = _coverage_inputs(coverage, weights, fixed, time_limit_s)
     n, m = A.shape
-    w = _as_weights(weights, n)
-    fx = _as_fixed(fixed, m)
     p = _check_p(p, m, fx)
     cap = _as_capacity(capacity, m)
     free = np.setdiff1d(np.arange(m), fx)
