@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 
 from equiserve.coverage.capacity import allocate_nearest_first
 from equiserve.coverage.catchment import enhanced_two_step_fca, two_step_fca
+from equiserve.testing import nearest_first_reference
 
 RADIUS = 1800.0
 STEPS = {600.0: 1.0, 1200.0: 0.68, 1800.0: 0.22}
@@ -79,18 +80,6 @@ def access_prep(od: sp.csr_matrix, pop: np.ndarray, seats: np.ndarray):
                   cost_df=cost_df, cost_origin="origin", cost_dest="dest", cost_name="cost")
 
 
-def naive_allocation(od: sp.csr_matrix, demand: np.ndarray, capacity: np.ndarray):
-    coo = od.tocoo()
-    order = np.lexsort((coo.col, coo.row, coo.data))
-    rem_d, rem_c = demand.tolist(), capacity.tolist()
-    out = []
-    for i, j in zip(coo.row[order].tolist(), coo.col[order].tolist(), strict=True):
-        x = min(rem_d[i], rem_c[j])
-        if x > 0:
-            rem_d[i] -= x
-            rem_c[j] -= x
-            out.append((i, j, x))
-    return out
 
 
 def max_rel_diff(ours: np.ndarray, ref: np.ndarray) -> tuple[float, int]:
@@ -141,7 +130,7 @@ def main() -> None:
 
     capacity = np.round(seats * pop.sum() / seats.sum() * 0.9)  # ~90 % of the people
     t_alloc, alloc = timed(lambda: allocate_nearest_first(od, pop, capacity, RADIUS))
-    t_naive, naive = timed(lambda: naive_allocation(od, pop, capacity), repeat=1)
+    t_naive, naive = timed(lambda: nearest_first_reference(od, pop, capacity), repeat=1)
     got = list(zip(alloc.pairs.row.tolist(), alloc.pairs.col.tolist(),
                    alloc.pairs.data.tolist(), strict=True))
     assert got == naive, "allocation differs from the naive loop"

@@ -68,6 +68,26 @@ def tiny_facilities() -> dict[str, gpd.GeoDataFrame]:
     return {"schools": schools, "clinics": clinics}
 
 
+def nearest_first_reference(od, demand, capacity) -> list[tuple[int, int, float]]:
+    """Nearest-first allocation as a plain loop: an independent reference for
+    :func:`equiserve.coverage.allocate_nearest_first` (tests) and its slow peer (benchmark).
+
+    All stored pairs in order of (cost, row, column); each takes what the row still needs
+    and the column still has. Returns the (row, column, amount) assignments in order.
+    """
+    coo = od.tocoo()
+    order = np.lexsort((coo.col, coo.row, coo.data))
+    rem_d, rem_c = list(map(float, demand)), list(map(float, capacity))
+    out = []
+    for i, j in zip(coo.row[order].tolist(), coo.col[order].tolist(), strict=True):
+        x = min(rem_d[i], rem_c[j])
+        if x > 0:
+            rem_d[i] -= x
+            rem_c[j] -= x
+            out.append((i, j, x))
+    return out
+
+
 TINY_TOML = """\
 # A tiny hand-checkable study (synthetic), written by equiserve.testing
 [study]

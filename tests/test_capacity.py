@@ -18,6 +18,7 @@ from scipy.sparse.csgraph import maximum_flow
 
 from equiserve.coverage import capacity as capacity_module
 from equiserve.coverage.capacity import Allocation, allocate_nearest_first
+from equiserve.testing import nearest_first_reference
 
 
 # --------------------------------------------------------------------------- references
@@ -43,19 +44,6 @@ def greedy_pick_best(od, demand, capacity, radius=np.inf):
         out[i, j] += x
 
 
-def sequential_loop(od, demand, capacity):
-    """The rule as a plain loop over all pairs sorted by (cost, row, col)."""
-    coo = od.tocoo()
-    order = np.lexsort((coo.col, coo.row, coo.data))
-    rem_d, rem_c = list(map(float, demand)), list(map(float, capacity))
-    out = []
-    for i, j in zip(coo.row[order].tolist(), coo.col[order].tolist(), strict=True):
-        x = min(rem_d[i], rem_c[j])
-        if x > 0:
-            rem_d[i] -= x
-            rem_c[j] -= x
-            out.append((i, j, x))
-    return out
 
 
 def max_served(od, demand, capacity, radius=np.inf):
@@ -222,7 +210,7 @@ def test_matches_sequential_loop_pair_by_pair(bin_pairs, monkeypatch):
     monkeypatch.setattr(capacity_module, "_BIN_PAIRS", bin_pairs)
     od, demand, cap = random_instance(400, 40, seed=5, zero_share=0.05)
     a = allocate_nearest_first(od, demand, cap)
-    ref = sequential_loop(od, demand, cap)
+    ref = nearest_first_reference(od, demand, cap)
     got = list(zip(a.pairs.row.tolist(), a.pairs.col.tolist(), a.pairs.data.tolist(),
                    strict=True))
     assert got == ref
