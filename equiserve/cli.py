@@ -35,6 +35,19 @@ OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output folder (cre
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")]
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Maps without base-map tiles "
                                              "(they never need a CDN: Leaflet is inlined).")]
+TilesOption = Annotated[str | None, typer.Option(
+    "--tiles", help="Base map: osm, none, amap (GCJ-02; data are shifted to match), "
+                    "tianditu (needs [map] key) or a tile URL with {x} {y} {z}; default: "
+                    "the study's [map] tiles, else osm.")]
+TilesCrsOption = Annotated[str | None, typer.Option(
+    "--tiles-crs", help="Datum of a custom tile URL: WGS84 or GCJ-02.")]
+
+
+def _basemap(cfg, tiles: str | None, tiles_crs: str | None, offline: bool):
+    """The base map, resolved before the long work so that a bad setting fails at once."""
+    from equiserve.maps import basemap_from_config
+
+    return None if offline else basemap_from_config(cfg.map, tiles, tiles_crs)
 
 
 @contextmanager
@@ -81,12 +94,14 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
         prog.update(task, completed=total, description="done")
 
 
-def _run(config: Path, out: Path, offline: bool = False) -> None:
+def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = None,
+         tiles_crs: str | None = None) -> None:
     from equiserve.config import load_config
     from equiserve.report import write_outputs
     from equiserve.study import Study
 
     cfg = load_config(config)
+    basemap = _basemap(cfg, tiles, tiles_crs, offline)
     modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
     n_steps = 2 + 2 * len(cfg.layers) + 2 * len(modes) + 6
     t0 = time.perf_counter()
@@ -95,7 +110,7 @@ def _run(config: Path, out: Path, offline: bool = False) -> None:
         result = study.coverage(step)
         step("equity scorecard")
         equity = study.equity(result)
-        paths = write_outputs(study, result, out, step, equity=equity, offline=offline)
+        paths = write_outputs(study, result, out, step, equity=equity, basemap=basemap)
     for note in study.notes:
         if note.level == "warning":
             console.print(f"[yellow]note:[/] {escape(note.subject)}: {escape(note.message)}",
@@ -121,11 +136,14 @@ def report(
     config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
     out: OutOption,
     offline: OfflineOption = False,
+    tiles: TilesOption = None,
+    tiles_crs: TilesCrsOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Run the coverage report of a study: summary.csv, coverage.gpkg, report.html, map.html."""
+    """Run the coverage report of a study: summary.csv/.xlsx, coverage.gpkg, report.html,
+    map.html."""
     with _handled(debug):
-        _run(config, out, offline)
+        _run(config, out, offline, tiles, tiles_crs)
 
 
 @app.command()
@@ -133,6 +151,7 @@ def demo(
     out: OutOption,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic demo generator.")] = 2017,
     offline: OfflineOption = False,
+    tiles: TilesOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
@@ -142,7 +161,7 @@ def demo(
         inputs = Path(out).expanduser().resolve() / "inputs"
         console.print(f"generating the synthetic demo study in {inputs}", highlight=False)
         config = write_demo_inputs(inputs, seed=seed)
-        _run(config, out, offline)
+        _run(config, out, offline, tiles)
 
 
 def _read_exclusions(path: Path):
@@ -195,10 +214,12 @@ def sites(
                                                    "solution and its gap are reported.")]
     = 60.0,
     offline: OfflineOption = False,
+    tiles: TilesOption = None,
+    tiles_crs: TilesCrsOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Evaluate candidate sites and choose new ones: candidates.csv, selected.gpkg,
-    sites_summary.csv, sites_map.html."""
+    sites_summary.csv, sites_map.html, sites_report.html."""
     from equiserve.config import load_config
     from equiserve.siting.candidates import candidates_from_file, candidates_lattice
     from equiserve.siting.plan import plan_sites, write_sites_outputs
@@ -206,13 +227,13 @@ def sites(
 
     with _handled(debug):
         cfg = load_config(config)
+        basemap = _basemap(cfg, tiles, tiles_crs, offline)
         modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
         with _progress(2 + 2 * len(cfg.layers) + 2 * len(modes) + 4) as step:
             study = Study.load(cfg, step)
             result = study.coverage(step)
             step("equity scorecard")
-            equity = study.equity(result) if study.layers.get(layer) and study.layers[
-                layer].has_capacity else None
+            equity = study.equity(result)
             cands = None
             if candidates:
                 cands = candidates_from_file(study, candidates, candidates_crs,
@@ -225,7 +246,8 @@ def sites(
                               candidates=cands, target=target, spacing_m=spacing,
                               capacity=capacity, time_limit_s=time_limit, equity=equity)
             step("writing outputs")
-            paths = write_sites_outputs(study, plan, out, offline=offline)
+            paths = write_sites_outputs(study, result, plan, out, equity=equity,
+                                        basemap=basemap)
         sol = plan.solution
         status = "optimal" if sol.optimal else f"best found, gap {100 * sol.gap:.2f} %"
         what = OBJECTIVE_TEXT[model]

@@ -229,6 +229,23 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class MapConfig:
+    """How map.html is drawn: base map (preset or URL, its datum, key) and gap blocks.
+
+    ``tiles`` is ``osm``, ``none``, ``amap``, ``tianditu`` or a URL template (resolved by
+    :func:`equiserve.maps.basemap.resolve_basemap`); ``key_env`` names an environment
+    variable holding the provider's key so that keys stay out of study files.
+    """
+
+    tiles: str = "osm"
+    tiles_crs: str | None = None
+    attribution: str | None = None
+    key: str | None = None
+    key_env: str | None = None
+    gap_block_m: float = 1000.0
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """A whole study: name, working CRS, regions, population and facility layers."""
 
@@ -239,6 +256,7 @@ class StudyConfig:
     crs: pyproj.CRS | None = None
     network: NetworkConfig | None = None
     life_circle: LifeCircleConfig | None = None
+    map: MapConfig = MapConfig()
     description: str | None = None
     synthetic: bool = False
     path: Path | None = None
@@ -279,8 +297,8 @@ def parse_config(
 ) -> StudyConfig:
     """Validate a configuration already parsed into a dict (e.g. from TOML)."""
     v = _Validator(Path(base_dir).resolve(), origin.name if origin else "study configuration")
-    v.keys(data, "", {"study", "regions", "population", "layers", "network", "life_circle"},
-           required={"study", "regions", "population", "layers"})
+    v.keys(data, "", {"study", "regions", "population", "layers", "network", "life_circle",
+                  "map"}, required={"study", "regions", "population", "layers"})
     study = v.table(data, "study")
     v.keys(study, "study", {"name", "description", "crs", "synthetic"}, required={"name"})
     crs = None
@@ -308,6 +326,7 @@ def parse_config(
         synthetic=v.boolean(study, "synthetic", "study", default=False),
         network=network,
         life_circle=life_circle,
+        map=_map(v, v.table(data, "map", required=False)),
         regions=_regions(v, v.table(data, "regions")),
         population=_population(v, v.table(data, "population")),
         layers=layers,
@@ -469,6 +488,18 @@ def _life_circle(v: _Validator, tbl: dict[str, Any], layers: dict[str, LayerConf
                           f"{', '.join(unknown)}; layers: {', '.join(layers)}")
     return LifeCircleConfig(name=v.string(tbl, "name", key, default="life circle"),
                             layers=tuple(dict.fromkeys(names)))
+
+
+def _map(v: _Validator, tbl: dict[str, Any]) -> MapConfig:
+    v.keys(tbl, "map", {"tiles", "tiles_crs", "attribution", "key", "key_env", "gap_block_m"})
+    return MapConfig(
+        tiles=v.string(tbl, "tiles", "map", default="osm"),
+        tiles_crs=v.string(tbl, "tiles_crs", "map", default=None),
+        attribution=v.string(tbl, "attribution", "map", default=None),
+        key=v.string(tbl, "key", "map", default=None),
+        key_env=v.string(tbl, "key_env", "map", default=None),
+        gap_block_m=v.number(tbl, "gap_block_m", "map", default=1000.0, positive=True),
+    )
 
 
 def _regions(v: _Validator, tbl: dict[str, Any]) -> RegionsConfig:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from equiserve.maps.coverage_map import coverage_map, gap_blocks
+from equiserve.maps.basemap import PRESETS, BaseMap, resolve_basemap
+from equiserve.maps.coverage_map import (
+    access_blocks,
+    basemap_from_config,
+    coverage_map,
+    gap_blocks,
+)
 from equiserve.maps.offline import inline_assets
 
 
@@ -14,4 +20,5 @@ def save_map(fmap, path: str | Path) -> None:
     Path(path).write_text(inline_assets(html), encoding="utf-8")
 
 
-__all__ = ["coverage_map", "gap_blocks", "inline_assets", "save_map"]
+__all__ = ["PRESETS", "BaseMap", "access_blocks", "basemap_from_config", "coverage_map",
+           "gap_blocks", "inline_assets", "resolve_basemap", "save_map"]

@@ -1,14 +1,17 @@
-"""The interactive coverage map (folium): regions, facilities per layer and gap cells.
+"""The interactive coverage map (folium): regions, facilities, gaps, access and new sites.
 
-Gap cells are aggregated to blocks (default 1 km) so that a city-wide map stays small;
-every text shown in a tooltip or popup is HTML-escaped, since names come from OSM and
-user files.
+Every overlay can be switched on and off in the layer control; a legend explains each
+colour and symbol with its unit. Cells are aggregated to square blocks (default 1 km,
+``[map] gap_block_m``) so that a city-wide map stays small. Every text shown in a
+tooltip, popup or layer name is HTML-escaped, since names come from OSM and user files.
+When the base map draws in GCJ-02 (Amap), geometries are shifted for display only.
 """
 
 from __future__ import annotations
 
+import math
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import folium
 import geopandas as gpd
@@ -17,23 +20,84 @@ import pandas as pd
 import shapely
 from folium.plugins import Fullscreen
 
-from equiserve.maps.style import GAP_COLOURS, GROUP_COLOURS, LAYER_COLOURS
+from equiserve.maps.basemap import BaseMap, resolve_basemap, to_display
+from equiserve.maps.legend import LegendSection, add_legend
+from equiserve.maps.style import (
+    ACCESS_COLOURS,
+    ACCESS_RATIO_EDGES,
+    GAP_COLOURS,
+    GROUP_COLOURS,
+    LAYER_COLOURS,
+    SHAPES,
+    icon_svg,
+    swatch_svg,
+)
 
 if TYPE_CHECKING:
+    from equiserve.config import MapConfig
+    from equiserve.scorecard import EquityResult
+    from equiserve.siting.plan import SitesPlan
     from equiserve.study import CoverageResult, Study
 
-GAP_BLOCK_M = 1000.0
+#: Layers with more facilities than this are drawn as small canvas circles, not icons.
+MAX_ICON_MARKERS = 1500
 #: Layers with more facilities than this start hidden (toggle them in the layer control).
 MAX_SHOWN_MARKERS = 1000
 _DECIMALS = 5  # about 1 m in longitude/latitude
+_ICON_PX = 16
+
+
+def basemap_from_config(cfg: MapConfig, tiles: str | None = None,
+                        tiles_crs: str | None = None) -> BaseMap | None:
+    """The base map a study's ``[map]`` table asks for (``tiles``/``tiles_crs`` override)."""
+    return resolve_basemap(tiles if tiles is not None else cfg.tiles,
+                           tiles_crs if tiles_crs is not None else cfg.tiles_crs,
+                           cfg.attribution, cfg.key, cfg.key_env)
 
 
 def _round_geoms(geoms: np.ndarray) -> np.ndarray:
     return shapely.set_precision(geoms, 10.0 ** -_DECIMALS)
 
 
+def nice_number(x: float) -> float:
+    """``x`` rounded to 1, 2 or 5 times a power of ten (>= 1).
+
+    >>> [nice_number(v) for v in (0.3, 7, 130, 2600)]
+    [1.0, 5.0, 100.0, 2000.0]
+    """
+    if x <= 1:
+        return 1.0
+    p = 10.0 ** math.floor(math.log10(x))
+    return max(m * p for m in (1, 2, 5) if m * p <= x)
+
+
+def gap_edges(unserved: np.ndarray) -> np.ndarray:
+    """Class edges of gap blocks, shared by every layer: 0 and nice steps up to the top.
+
+    The top class starts near 60 % of the 98th percentile of all layers' blocks, so one
+    legend serves every gap layer and colours compare across layers.
+    """
+    top = float(np.quantile(unserved, 0.98)) if len(unserved) else 1.0
+    edges = [0.0] + [nice_number(f * top) for f in (0.05, 0.15, 0.3, 0.6)]
+    return np.append(np.unique(edges), np.inf)
+
+
+def _block_keys(study: Study, mask: np.ndarray, block_m: float) -> tuple[np.ndarray, ...]:
+    pop = study.population
+    return (np.floor(pop.x[mask] / block_m).astype(np.int64),
+            np.floor(pop.y[mask] / block_m).astype(np.int64))
+
+
+def _blocks_frame(study: Study, df: pd.DataFrame, block_m: float) -> gpd.GeoDataFrame:
+    agg = df.groupby(["bx", "by"], sort=True).sum().reset_index()
+    x0, y0 = agg["bx"].to_numpy() * block_m, agg["by"].to_numpy() * block_m
+    return gpd.GeoDataFrame(agg.drop(columns=["bx", "by"]),
+                            geometry=shapely.box(x0, y0, x0 + block_m, y0 + block_m),
+                            crs=study.crs)
+
+
 def gap_blocks(study: Study, result: CoverageResult, layer: str,
-               block_m: float = GAP_BLOCK_M) -> gpd.GeoDataFrame:
+               block_m: float = 1000.0) -> gpd.GeoDataFrame:
     """Unserved people of one layer summed over square blocks of ``block_m`` metres.
 
     Columns: ``unserved`` (people), ``unreachable`` (people who cannot reach any facility
@@ -41,137 +105,331 @@ def gap_blocks(study: Study, result: CoverageResult, layer: str,
     layer's unit).
     """
     cov = result.layers[layer]
-    pop = study.population
     gap = ~cov.covered & (cov.weights > 0)
     w, d = cov.weights[gap], cov.distance[gap]
     finite = np.isfinite(d)
-    df = pd.DataFrame({"bx": np.floor(pop.x[gap] / block_m).astype(np.int64),
-                       "by": np.floor(pop.y[gap] / block_m).astype(np.int64),
-                       "unserved": w, "unreachable": np.where(finite, 0.0, w),
-                       "reach": np.where(finite, w, 0.0),
-                       "dist": np.where(finite, d * w, 0.0)})
-    agg = df.groupby(["bx", "by"], sort=True).sum().reset_index()
-    x0, y0 = agg["bx"].to_numpy() * block_m, agg["by"].to_numpy() * block_m
-    mean = np.divide(agg["dist"], agg["reach"], out=np.full(len(agg), np.nan),
-                     where=agg["reach"] > 0)
-    return gpd.GeoDataFrame({"unserved": agg["unserved"].round(0),
-                             "unreachable": agg["unreachable"].round(0),
+    bx, by = _block_keys(study, gap, block_m)
+    b = _blocks_frame(study, pd.DataFrame({
+        "bx": bx, "by": by, "unserved": w, "unreachable": np.where(finite, 0.0, w),
+        "reach": np.where(finite, w, 0.0), "dist": np.where(finite, d * w, 0.0)}), block_m)
+    mean = np.divide(b["dist"], b["reach"], out=np.full(len(b), np.nan),
+                     where=b["reach"] > 0)
+    return gpd.GeoDataFrame({"unserved": b["unserved"].round(0),
+                             "unreachable": b["unreachable"].round(0),
                              "mean_to_nearest": np.round(mean, 1)},
-                            geometry=shapely.box(x0, y0, x0 + block_m, y0 + block_m),
-                            crs=study.crs)
+                            geometry=b.geometry.values, crs=study.crs)
 
 
-def _gap_bins(unserved: np.ndarray) -> np.ndarray:
-    """Class edges for gap blocks: 0 and fractions of the layer's 98th percentile."""
-    top = max(1.0, float(np.quantile(unserved, 0.98))) if len(unserved) else 1.0
-    edges = np.unique(np.round(np.array([0, 0.05, 0.15, 0.3, 0.6]) * top, 0))
-    return np.append(edges, np.inf)
+def access_blocks(study: Study, result: CoverageResult, equity: EquityResult, layer: str,
+                  block_m: float = 1000.0) -> gpd.GeoDataFrame:
+    """Population-weighted mean catchment access (places per 1,000 people) per block.
+
+    Columns: ``population`` (people counted for the layer), ``access_per_1000`` and
+    ``relative`` (block access divided by the study's population-weighted mean).
+    """
+    w = result.layers[layer].weights
+    score = equity.access[layer].score
+    keep = w > 0
+    bx, by = _block_keys(study, keep, block_m)
+    b = _blocks_frame(study, pd.DataFrame({"bx": bx, "by": by, "population": w[keep],
+                                           "acc": score[keep] * w[keep]}), block_m)
+    mean = float((score * w).sum() / w.sum()) if w.sum() > 0 else 0.0
+    per_person = b["acc"] / b["population"]
+    return gpd.GeoDataFrame({
+        "population": b["population"].round(0), "access_per_1000": 1000 * per_person,
+        "relative": per_person / mean if mean > 0 else np.nan,
+    }, geometry=b.geometry.values, crs=study.crs)
 
 
-def coverage_map(study: Study, result: CoverageResult, tiles: str | None = "OpenStreetMap",
-                 service_areas: gpd.GeoDataFrame | None = None) -> folium.Map:
+def _class_labels(edges: np.ndarray) -> list[str]:
+    return [f"{lo:,.0f}+" if np.isinf(hi) else f"{lo:,.0f}–{hi:,.0f}"
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _add_geojson(fmap: folium.Map, gdf: gpd.GeoDataFrame, name: str, show: bool,
+                 style: dict, fields: list[str], aliases: list[str], **kw) -> folium.GeoJson:
+    """One overlay; ``fill``/``stroke`` columns (if any) give per-feature colours."""
+    def style_function(f, base=style):
+        props = f["properties"]
+        out = dict(base)
+        if "fill" in props:
+            out["fillColor"] = props["fill"]
+        if "stroke" in props:
+            out["color"] = props["stroke"]
+        return out
+
+    return folium.GeoJson(
+        gdf, name=escape(name), show=show, style_function=style_function,
+        tooltip=folium.GeoJsonTooltip(fields, aliases=aliases) if fields else None, **kw,
+    ).add_to(fmap)
+
+
+def _escaped(values) -> list[str]:
+    return [escape(str(v)) for v in values]
+
+
+class _MapBuilder:
+    def __init__(self, study: Study, result: CoverageResult, base: BaseMap | None,
+                 block_m: float, layers: list[str]):
+        self.study, self.result, self.base, self.block_m = study, result, base, block_m
+        self.layers = layers
+        self.legend: list[LegendSection] = []
+        regions = self.display(study.regions.gdf)
+        minx, miny, maxx, maxy = regions.total_bounds
+        self.fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+        if base is not None:
+            folium.TileLayer(base.url, name=escape(base.name), attr=base.attribution,
+                             max_zoom=base.max_zoom, subdomains=base.subdomains or "abc",
+                             overlay=False, control=False).add_to(self.fmap)
+        self.fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+        Fullscreen().add_to(self.fmap)
+        self.regions = regions
+        self.all_layers = list(study.layers)
+
+    def display(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return to_display(gdf, self.base)
+
+    def symbol(self, layer: str) -> tuple[str, str]:
+        i = self.all_layers.index(layer)
+        return LAYER_COLOURS[i % len(LAYER_COLOURS)], SHAPES[i % len(SHAPES)]
+
+    def add_regions(self) -> None:
+        study = self.study
+        groups = list(dict.fromkeys(study.regions.groups))
+        colour_of = {g: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, g in enumerate(groups)}
+        pop = np.bincount(study.population.region, weights=study.population.population,
+                          minlength=len(self.regions))
+        reg = gpd.GeoDataFrame({
+            "region": _escaped(self.regions["region"]), "group": _escaped(self.regions["group"]),
+            "population": [f"{p:,.0f}" for p in pop],
+            "stroke": [colour_of[g] for g in self.regions["group"]],
+            "fill": [colour_of[g] for g in self.regions["group"]],
+        }, geometry=_round_geoms(shapely.simplify(self.regions.geometry.values, 1e-4)),
+            crs=4326)
+        _add_geojson(self.fmap, reg, "Regions (colour = group)", True,
+                     {"weight": 2, "fillOpacity": 0.06},
+                     ["region", "group", "population"],
+                     ["Region", "Group", "Population (people)"])
+        sec = LegendSection("Regions (outline colour = group)")
+        for g in groups:
+            sec.add(swatch_svg(colour_of[g], colour_of[g], opacity=0.3), str(g))
+        self.legend.append(sec)
+
+    def add_gaps(self) -> None:
+        blocks = {name: self.display(gap_blocks(self.study, self.result, name, self.block_m))
+                  for name in self.layers}
+        blocks = {k: b for k, b in blocks.items() if len(b)}
+        if not blocks:
+            return
+        edges = gap_edges(np.concatenate([b["unserved"].to_numpy() for b in blocks.values()]))
+        labels = _class_labels(edges)
+        for i, (name, b) in enumerate(blocks.items()):
+            layer, unit = self.study.layers[name], self.result.layers[name].unit
+            cls = np.clip(np.searchsorted(edges, b["unserved"], side="right") - 1, 0,
+                          len(GAP_COLOURS) - 1)
+            b = b.assign(
+                geometry=_round_geoms(b.geometry.values), layer=escape(name),
+                mean_to_nearest=["–" if pd.isna(v) else f"{v:,.1f}"
+                                 for v in b["mean_to_nearest"]],
+                fill=[GAP_COLOURS[k] for k in cls])
+            what = "time" if unit == "min" else "distance"
+            _add_geojson(self.fmap, b, f"Gaps: {name} (beyond {layer.standard.describe()})",
+                         i == 0, {"color": "#7f2704", "weight": 0.3, "fillOpacity": 0.65},
+                         ["layer", "unserved", "unreachable", "mean_to_nearest"],
+                         ["Layer", f"Unserved {layer.serves or 'people'} (people)",
+                          "No facility reachable (people)",
+                          f"Mean {what} to the nearest, others ({unit})"])
+        sec = LegendSection(f"Gaps: unserved people per {self.block_m / 1000:g} km block",
+                            note="People beyond the layer's standard (one layer shown at a "
+                                 "time; same classes for every layer)")
+        for k, lab in enumerate(labels):
+            sec.add(swatch_svg(GAP_COLOURS[k], "#7f2704", opacity=0.8), f"{lab} people")
+        self.legend.append(sec)
+
+    def add_access(self, equity: EquityResult) -> None:
+        names = [n for n in self.layers if n in equity.access]
+        if not names:
+            return
+        edges = np.array(ACCESS_RATIO_EDGES + [np.inf])
+        for name in names:
+            b = self.display(access_blocks(self.study, self.result, equity, name, self.block_m))
+            if not len(b):
+                continue
+            rel = b["relative"].fillna(0.0).to_numpy()
+            cls = np.where(b["access_per_1000"].to_numpy() <= 0, 0,
+                           1 + np.clip(np.searchsorted(edges, rel, side="right") - 1, 0,
+                                       len(ACCESS_COLOURS) - 2))
+            b = b.assign(geometry=_round_geoms(b.geometry.values), layer=escape(name),
+                         fill=[ACCESS_COLOURS[k] for k in cls],
+                         access_per_1000=[f"{v:,.1f}" for v in b["access_per_1000"]],
+                         relative=[f"{v:.2f}" for v in b["relative"].fillna(0.0)],
+                         population=[f"{v:,.0f}" for v in b["population"]])
+            _add_geojson(self.fmap, b, f"Access: {name} (places per 1,000 people)", False,
+                         {"color": "#08306b", "weight": 0.2, "fillOpacity": 0.6},
+                         ["layer", "access_per_1000", "relative", "population"],
+                         ["Layer", "Catchment access (places per 1,000 people)",
+                          "Relative to the study mean (×)", "People counted (people)"])
+        sec = LegendSection("Access (catchment, 2SFCA): block ÷ study mean",
+                            note="Places within the standard per 1,000 people, shared among "
+                                 "all who can reach them")
+        sec.add(swatch_svg(ACCESS_COLOURS[0], "#08306b", opacity=0.8), "no place in reach")
+        ratio = [f"{lo:g}–{hi:g} ×" if np.isfinite(hi) else f"{lo:g} × or more"
+                 for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+        for k, lab in enumerate(ratio):
+            sec.add(swatch_svg(ACCESS_COLOURS[k + 1], "#08306b", opacity=0.8),
+                    f"{lab} the study mean")
+        self.legend.append(sec)
+
+    def add_service_areas(self, service_areas: gpd.GeoDataFrame) -> None:
+        sa = self.display(service_areas)
+        sa = sa[sa["layer"].isin(self.layers)]
+        for row in sa.itertuples():
+            colour, _ = self.symbol(row.layer)
+            gdf = gpd.GeoDataFrame({"layer": [escape(row.layer)],
+                                    "standard": [escape(row.standard)]},
+                                   geometry=_round_geoms(np.array([row.geometry])), crs=4326)
+            _add_geojson(self.fmap, gdf, f"Service area: {row.layer} ({row.standard})", False,
+                         {"color": colour, "weight": 1, "fillColor": colour,
+                          "fillOpacity": 0.15},
+                         ["layer", "standard"], ["Service area of", "Standard"])
+        if len(sa):
+            self.legend.append(LegendSection(
+                "Service areas", note="Shaded in the colour of their layer's symbol: land "
+                                      "within the layer's standard of a facility"))
+
+    def add_facilities(self) -> None:
+        sec = LegendSection("Facilities (symbol per layer)")
+        for name in self.layers:
+            layer = self.study.layers[name]
+            colour, shape = self.symbol(name)
+            fac = self.display(layer.facilities)
+            cap = fac["capacity"]
+            pts = gpd.GeoDataFrame({
+                "name": _escaped(fac["name"]), "facility_id": _escaped(fac["facility_id"]),
+                "capacity": ["unknown" if pd.isna(c) else f"{c:,.0f} places" for c in cap],
+                "located_by": [escape(str(m).replace("_", " ")) for m in
+                               fac["location_method"]],
+            }, geometry=_round_geoms(fac.geometry.values), crs=4326)
+            if len(pts) <= MAX_ICON_MARKERS:
+                marker = folium.Marker(icon=folium.DivIcon(
+                    html=icon_svg(shape, colour, _ICON_PX), icon_size=(_ICON_PX, _ICON_PX),
+                    icon_anchor=(_ICON_PX // 2, _ICON_PX // 2), class_name="eq-icon"))
+                symbol = icon_svg(shape, colour, 14)
+            else:
+                marker = folium.CircleMarker(radius=3, color=colour, fill=True,
+                                             fill_opacity=0.9, weight=1)
+                symbol = icon_svg("circle", colour, 10)
+            folium.GeoJson(
+                pts, name=f"{escape(name)} ({len(pts):,})", marker=marker,
+                show=len(pts) <= MAX_SHOWN_MARKERS,
+                tooltip=folium.GeoJsonTooltip(["name", "facility_id", "capacity", "located_by"],
+                                              aliases=["Name", "Id", "Capacity", "Located by"]),
+            ).add_to(self.fmap)
+            sec.add(symbol, f"{name} ({len(pts):,} facilities; standard "
+                            f"{layer.standard.describe()})")
+        self.legend.append(sec)
+
+    def add_sites(self, plan: SitesPlan) -> None:
+        gains = plan.gains
+        pts = self.display(gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(gains["lon"], gains["lat"]), crs=4326))
+        basis = self.study.layers[plan.layer].serves or "people"
+        frame = gpd.GeoDataFrame({
+            "candidate_id": _escaped(gains["candidate_id"]), "rank": gains["rank"].to_numpy(),
+            "new_covered": [f"{v:,.0f}" for v in gains["new_covered"]],
+            "coverage_after": [f"{v:.2f}" for v in gains["coverage_after_pct"]],
+            "worst_region": [f"{escape(str(r))} ({v:.1f} %)" for r, v in zip(
+                gains["worst_region_after"], gains["worst_region_coverage_after_pct"],
+                strict=True)],
+        }, geometry=_round_geoms(pts.geometry.values), crs=4326)
+        fields = ["candidate_id", "rank", "new_covered", "coverage_after", "worst_region"]
+        aliases = ["Candidate", "Rank by gain", f"{basis} newly within the standard (people)",
+                   "Study coverage with this site alone (%)",
+                   "Worst region with this site alone (coverage %)"]
+        sel = gains["selected"].to_numpy(bool)
+        top = max(float(gains["new_covered"].max()), 1.0)
+        radius = 2 + 8 * np.sqrt(gains["new_covered"].to_numpy(float) / top)
+        cands = frame[~sel].assign(radius=np.round(radius[~sel], 1))
+        if len(cands):
+            folium.GeoJson(
+                cands, name=f"Candidates ({len(cands):,}; size = people gained)",
+                show=len(cands) <= 3000,
+                marker=folium.CircleMarker(radius=4, color="#555", fill=True,
+                                           fill_color="#999", fill_opacity=0.5, weight=0.5),
+                style_function=lambda f: {"radius": f["properties"]["radius"]},
+                popup=folium.GeoJsonPopup(fields, aliases=aliases),
+            ).add_to(self.fmap)
+        chosen = frame[sel]
+        if len(chosen):
+            star = icon_svg("star", "#ffd400", 26)
+            folium.GeoJson(
+                chosen, name=f"Chosen sites ({len(chosen)}, model {escape(plan.model)})",
+                marker=folium.Marker(icon=folium.DivIcon(html=star, icon_size=(26, 26),
+                                                         icon_anchor=(13, 13),
+                                                         class_name="eq-icon")),
+                popup=folium.GeoJsonPopup(fields, aliases=aliases),
+            ).add_to(self.fmap)
+        sec = LegendSection(f"New {plan.layer} sites ({plan.model})")
+        sec.add(icon_svg("star", "#ffd400", 16), "chosen site (click for its gains)")
+        sec.add(icon_svg("circle", "#999", 12), "candidate; size = people it brings within "
+                                                "the standard")
+        self.legend.append(sec)
+
+    def finish(self, title: str) -> folium.Map:
+        folium.LayerControl(collapsed=False).add_to(self.fmap)
+        notes = []
+        if self.base is None:
+            notes.append("No base map (offline)")
+        else:
+            notes.append(f"Base map: {self.base.name}")
+            if self.base.shifts_data:
+                notes.append("data shifted from WGS84 to GCJ-02 to line up with it")
+        self.legend.append(LegendSection("Map", note="; ".join(notes)))
+        add_legend(self.fmap, self.legend)
+        self.fmap.get_root().html.add_child(folium.Element(
+            '<div id="eq-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
+            'background:white;padding:4px 8px;border:1px solid #999;font:14px sans-serif">'
+            f"{escape(title)}</div>"))
+        return self.fmap
+
+
+def coverage_map(study: Study, result: CoverageResult, *,
+                 basemap: BaseMap | None | Literal["config"] = "config",
+                 service_areas: gpd.GeoDataFrame | None = None,
+                 equity: EquityResult | None = None, plan: SitesPlan | None = None,
+                 layers: list[str] | None = None, block_m: float | None = None,
+                 title: str | None = None) -> folium.Map:
     """Build the folium map of a study's coverage.
 
     Parameters
     ----------
     study, result : Study, CoverageResult
-    tiles : str or None
-        Base map; None draws no tiles (works offline).
+    basemap : BaseMap, None or "config"
+        Base map tiles; None draws none (works offline); "config" uses the study's
+        ``[map]`` table (OpenStreetMap unless set).
     service_areas : GeoDataFrame, optional
         Dissolved service areas per layer (``layer``, ``standard``, geometry), drawn as
-        toggleable layers (hidden at first).
+        toggleable overlays (hidden at first).
+    equity : EquityResult, optional
+        Adds the catchment access blocks of layers with capacities (hidden at first).
+    plan : SitesPlan, optional
+        Adds the candidate sites (sized by people gained) and the chosen ones.
+    layers : list of str, optional
+        Facility layers to draw (default all).
+    block_m : float, optional
+        Size of gap and access blocks (default ``[map] gap_block_m``).
     """
-    regions = study.regions.gdf.to_crs(4326)
-    minx, miny, maxx, maxy = regions.total_bounds
-    fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    Fullscreen().add_to(fmap)
-
-    groups = list(dict.fromkeys(study.regions.groups))
-    colour_of = {g: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, g in enumerate(groups)}
-    pop_by_region = np.bincount(study.population.region, weights=study.population.population,
-                                minlength=len(regions))
-    reg = gpd.GeoDataFrame({
-        "region": [escape(str(v)) for v in regions["region"]],
-        "group": [escape(str(v)) for v in regions["group"]],
-        "population": [f"{p:,.0f}" for p in pop_by_region],
-        "colour": [colour_of[g] for g in regions["group"]],
-    }, geometry=_round_geoms(shapely.simplify(regions.geometry.values, 1e-4)), crs=4326)
-    folium.GeoJson(
-        reg, name="Regions (colour = group)",
-        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 2,
-                                  "fillColor": f["properties"]["colour"], "fillOpacity": 0.08},
-        tooltip=folium.GeoJsonTooltip(["region", "group", "population"],
-                                      aliases=["Region", "Group", "Population (people)"]),
-    ).add_to(fmap)
-
-    for i, (name, layer) in enumerate(study.layers.items()):
-        b = gap_blocks(study, result, name).to_crs(4326)
-        if not len(b):
-            continue
-        bins = _gap_bins(b["unserved"].to_numpy())
-        b["geometry"] = _round_geoms(b.geometry.values)
-        b["layer"] = escape(name)
-        b["mean_to_nearest"] = ["–" if pd.isna(v) else f"{v:,.1f}" for v in b["mean_to_nearest"]]
-        unit = result.layers[name].unit
-        cls = np.clip(np.searchsorted(bins, b["unserved"], side="right") - 1, 0,
-                      len(GAP_COLOURS) - 1)
-        b["colour"] = [GAP_COLOURS[k] for k in cls]
-        basis = escape(layer.serves or "people")
-        labels = [f"{lo:,.0f}+" if np.isinf(hi) else f"{lo:,.0f}–{hi:,.0f}"
-                  for lo, hi in zip(bins[:-1], bins[1:], strict=True)]
-        b["class"] = [f"{labels[k]} {basis} per {GAP_BLOCK_M / 1000:g} km block" for k in cls]
-        folium.GeoJson(
-            b, name=f"Gaps: {escape(name)} (beyond {layer.standard.describe()})",
-            show=(i == 0),
-            style_function=lambda f: {"fillColor": f["properties"]["colour"],
-                                      "color": "#7f2704", "weight": 0.3, "fillOpacity": 0.65},
-            tooltip=folium.GeoJsonTooltip(
-                ["layer", "unserved", "class", "unreachable", "mean_to_nearest"],
-                aliases=["Layer", "Unserved (people)", "Class", "No facility reachable (people)",
-                         f"Mean {'time' if unit == 'min' else 'distance'} to nearest "
-                         f"of the others ({unit})"]),
-        ).add_to(fmap)
-
+    base = basemap_from_config(study.config.map) if basemap == "config" else basemap
+    names = list(layers) if layers is not None else list(study.layers)
+    b = _MapBuilder(study, result, base, block_m or study.config.map.gap_block_m, names)
+    b.add_regions()
+    b.add_gaps()
+    if equity is not None:
+        b.add_access(equity)
     if service_areas is not None:
-        sa = service_areas.to_crs(4326)
-        for i, row in enumerate(sa.itertuples()):
-            colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
-            geom = _round_geoms(np.array([row.geometry]))
-            folium.GeoJson(
-                gpd.GeoDataFrame({"layer": [escape(row.layer)],
-                                  "standard": [escape(row.standard)]}, geometry=geom,
-                                 crs=4326),
-                name=f"Service area: {escape(row.layer)} ({escape(row.standard)})", show=False,
-                style_function=lambda f, c=colour: {"color": c, "weight": 1, "fillColor": c,
-                                                    "fillOpacity": 0.15},
-                tooltip=folium.GeoJsonTooltip(["layer", "standard"],
-                                              aliases=["Service area of", "Standard"]),
-            ).add_to(fmap)
-
-    for i, (name, layer) in enumerate(study.layers.items()):
-        colour = LAYER_COLOURS[i % len(LAYER_COLOURS)]
-        fac = layer.facilities.to_crs(4326)
-        cap = fac["capacity"]
-        pts = gpd.GeoDataFrame({
-            "name": [escape(str(v)) for v in fac["name"]],
-            "facility_id": [escape(str(v)) for v in fac["facility_id"]],
-            "capacity": ["unknown" if pd.isna(c) else f"{c:,.0f}" for c in cap],
-            "located_by": [str(m).replace("_", " ") for m in fac["location_method"]],
-        }, geometry=_round_geoms(fac.geometry.values), crs=4326)
-        folium.GeoJson(
-            pts, name=f"{escape(name)} ({len(pts):,})", show=len(pts) <= MAX_SHOWN_MARKERS,
-            marker=folium.CircleMarker(radius=4, color=colour, fill=True, fill_opacity=0.9,
-                                       weight=1),
-            tooltip=folium.GeoJsonTooltip(["name", "facility_id", "capacity", "located_by"],
-                                          aliases=["Name", "Id", "Capacity", "Located by"]),
-        ).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    if study.config.synthetic:
-        title = f"{escape(study.config.name)} — SYNTHETIC DATA"
-    else:
-        title = escape(study.config.name)
-    fmap.get_root().html.add_child(folium.Element(
-        f'<div style="position:fixed;top:10px;left:60px;z-index:1000;background:white;'
-        f'padding:4px 8px;border:1px solid #999;font:14px sans-serif">{title}</div>'))
-    return fmap
+        b.add_service_areas(service_areas)
+    b.add_facilities()
+    if plan is not None:
+        b.add_sites(plan)
+    name = study.config.name + (" — SYNTHETIC DATA" if study.config.synthetic else "")
+    return b.finish(title or name)

@@ -1,14 +1,17 @@
-"""Outputs of a coverage run: summary.csv, coverage.gpkg, report.html, map.html."""
+"""Outputs of a coverage run: summary.csv/.xlsx, coverage.gpkg, report.html, map.html."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
 
 from equiserve.io.output import atomic_output_dir
 from equiserve.report.html import render_report
 from equiserve.report.tables import (
+    about_table,
     cells_frame,
     facilities_frame,
     gaps_frame,
@@ -17,24 +20,30 @@ from equiserve.report.tables import (
 )
 
 if TYPE_CHECKING:
+    from equiserve.maps.basemap import BaseMap
     from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Progress, Study
 
-OUTPUTS = ("summary.csv", "coverage.gpkg", "report.html", "map.html", "data_quality.csv")
+OUTPUTS = ("summary.csv", "summary.xlsx", "coverage.gpkg", "report.html", "map.html",
+           "data_quality.csv")
 EQUITY_OUTPUTS = ("equity.csv", "equity_indices.csv", "lorenz.csv")
 
 
 def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLike[str],
                   progress: Progress | None = None, equity: EquityResult | None = None,
-                  offline: bool = False) -> dict[str, Path]:
+                  offline: bool = False,
+                  basemap: BaseMap | None | Literal["config"] = "config") -> dict[str, Path]:
     """Write every output of a coverage run into ``out_dir``, atomically.
 
     With ``equity`` (from :meth:`Study.equity`) also the scorecard files and columns. The
-    map is self-contained (Leaflet inlined); ``offline`` also leaves out the base map tiles.
+    map is self-contained (Leaflet inlined); its base map is ``basemap`` (default: the
+    study's ``[map]`` table); ``offline`` leaves the tiles out. summary.xlsx holds every
+    table of the run, one sheet each.
     Files are written to a temporary folder and moved into ``out_dir`` only when all of
     them are complete; on an error ``out_dir`` is left as it was.
     """
     from equiserve.maps import coverage_map, save_map
+    from equiserve.report.excel import write_xlsx
 
     step = progress or (lambda _msg: None)
     out = Path(out_dir).expanduser().resolve()
@@ -46,14 +55,22 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
             equity.indices.to_csv(tmp / "equity_indices.csv", index=False,
                                   float_format="%.10g")
             equity.lorenz.to_csv(tmp / "lorenz.csv", index=False, float_format="%.6g")
-        study.notes.to_frame().to_csv(tmp / "data_quality.csv", index=False)
+        notes = study.notes.to_frame()
+        notes.to_csv(tmp / "data_quality.csv", index=False)
+        tables = {"summary": result.summary}
+        if equity is not None:
+            tables.update({"equity": equity.scorecard, "equity_indices": equity.indices})
+        regions = regions_frame(study, result)
+        tables.update({"regions": pd.DataFrame(regions.drop(columns="geometry")),
+                       "data_quality": notes})
+        write_xlsx(tables, tmp / "summary.xlsx", notes=about_table(study))
         step("writing coverage.gpkg")
         gpkg = tmp / "coverage.gpkg"
         cells = cells_frame(study, result, equity)
         step("service areas")
         areas, dissolved = service_areas_frame(study, result)
         for layer, frame in [("cells", cells), ("facilities", facilities_frame(study)),
-                             ("regions", regions_frame(study, result)),
+                             ("regions", regions),
                              ("gaps", gaps_frame(study, result, cells)),
                              ("service_areas", areas), ("service_areas_dissolved", dissolved)]:
             frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
@@ -61,8 +78,8 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
         (tmp / "report.html").write_text(render_report(study, result, equity),
                                          encoding="utf-8")
         step("writing map.html")
-        fmap = coverage_map(study, result, service_areas=dissolved,
-                            tiles=None if offline else "OpenStreetMap")
+        fmap = coverage_map(study, result, service_areas=dissolved, equity=equity,
+                            basemap=None if offline else basemap)
         save_map(fmap, tmp / "map.html")
     names = OUTPUTS + (EQUITY_OUTPUTS if equity is not None else ())
     return {name: out / name for name in names}

@@ -11,10 +11,13 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from equiserve.coverage.equity import lorenz_curve
 from equiserve.maps.style import GROUP_COLOURS
+from equiserve.report.charts import distance_cdf_svg, lorenz_svg
 
 if TYPE_CHECKING:
     from equiserve.scorecard import EquityResult
+    from equiserve.siting.plan import SitesPlan
     from equiserve.study import CoverageResult, Study
 
 #: Coverage below this share (%) is highlighted in the report.
@@ -68,8 +71,8 @@ def fmt_ratio(v: float | None) -> str:
 
 
 def fmt_index(v: float | None) -> str:
-    """An inequality index with three decimals."""
-    return "–" if _missing(v) else f"{v:.3f}"
+    """An inequality index with three decimals (never "-0.000")."""
+    return "–" if _missing(v) else f"{0.0 if abs(v) < 5e-4 else v:.3f}"
 
 
 MEASURE_TEXT = {"distance": "distance or time to the nearest",
@@ -85,7 +88,7 @@ METHOD_TEXT = {
 
 
 def bar_chart_svg(labels: list[str], values: list[float], unit: str = "%",
-                  vmax: float = 100.0) -> str:
+                  vmax: float = 100.0, colours: list[str] | None = None) -> str:
     """A horizontal bar chart as inline SVG; labels are escaped."""
     bar_h, gap, left, width = 22, 6, 130, 360
     height = len(labels) * (bar_h + gap) + gap
@@ -94,7 +97,7 @@ def bar_chart_svg(labels: list[str], values: list[float], unit: str = "%",
     for i, (lab, val) in enumerate(zip(labels, values, strict=True)):
         y = gap + i * (bar_h + gap)
         w = 0 if _missing(val) else max(0.0, min(val, vmax)) / vmax * width
-        colour = GROUP_COLOURS[i % len(GROUP_COLOURS)]
+        colour = colours[i] if colours else GROUP_COLOURS[i % len(GROUP_COLOURS)]
         parts.append(
             f'<text x="{left - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" '
             f'font-size="12">{escape(str(lab))}</text>'
@@ -135,6 +138,7 @@ def _distance_text(study: Study, result: CoverageResult) -> str:
 
 def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -> dict:
     card = eq.scorecard
+    groups = list(dict.fromkeys(study.regions.groups))
     layers = []
     for name, layer in study.layers.items():
         cov = result.layers[name]
@@ -160,7 +164,14 @@ def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -
                 mean_txt = f"{(fmt_m if cov.unit == 'm' else fmt_min)(mean)} {cov.unit}"
             indices.append({**d, "label": MEASURE_TEXT[m], "mean": mean_txt})
         norm = study.config.layers[name].norm_per_1000
+        if name in eq.access:
+            lorenz = _lorenz_chart(study, cov, eq.access[name].score, groups,
+                                   "catchment access")
+        else:
+            lorenz = _lorenz_chart(study, cov, cov.distance, groups, f"distance ({cov.unit})"
+                                   if cov.unit == "m" else f"travel time ({cov.unit})")
         layers.append({
+            "lorenz": lorenz,
             "layer": name, "standard": layer.standard.describe(),
             "basis": layer.serves or "total population", "reading": eq.readings.get(name, ""),
             "rows": rows, "indices": indices, "capacity": name in eq.access,
@@ -177,9 +188,76 @@ def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -
             "life_layers": ", ".join(lc.layers) if lc else ", ".join(study.layers)}
 
 
-def render_report(study: Study, result: CoverageResult, equity: EquityResult | None = None
-                  ) -> str:
-    """The report as one HTML string (with the scorecard when ``equity`` is given)."""
+def _group_masks(study: Study, groups: list[str]) -> list[tuple[str, str, np.ndarray]]:
+    cell_group = np.asarray(study.regions.groups, dtype=object)[study.population.region]
+    return [(g, GROUP_COLOURS[i % len(GROUP_COLOURS)], cell_group == g)
+            for i, g in enumerate(groups)]
+
+
+def _distance_chart(study: Study, cov, groups: list[str], limit: float) -> str:
+    """Cumulative share of people within each distance (or time), one curve per group."""
+    series = [(g, colour, cov.distance[m], cov.weights[m])
+              for g, colour, m in _group_masks(study, groups)]
+    series.append(("study", "#222222", cov.distance, cov.weights))
+    return distance_cdf_svg(series, unit=cov.unit, limit=limit)
+
+
+def lorenz_gini(p: np.ndarray, share: np.ndarray) -> float:
+    """Gini of a Lorenz curve given by its vertices: 1 - 2 x the area under it (exact for
+    the piecewise-linear curve).
+
+    >>> round(lorenz_gini(np.array([0, .5, 1]), np.array([0, .25, 1])), 3)
+    0.25
+    """
+    return float(1.0 - np.sum((p[1:] - p[:-1]) * (share[1:] + share[:-1])))
+
+
+def _lorenz_chart(study: Study, cov, x: np.ndarray, groups: list[str], measure: str) -> str:
+    """Lorenz curves of ``x`` for the study and each group, the Gini in the labels."""
+    curves = []
+    for g, colour, m in [("study", "#222222", np.ones(len(x), bool)),
+                         *_group_masks(study, groups)]:
+        keep = m & np.isfinite(x) & (cov.weights > 0)
+        if not keep.any() or x[keep].sum() <= 0:
+            continue
+        p, share = lorenz_curve(x[keep], cov.weights[keep])
+        curves.append((f"{g} (Gini {lorenz_gini(p, share):.3f})", colour, p, share))
+    return lorenz_svg(curves, measure=measure) if curves else ""
+
+
+def _sites_context(study: Study, plan: SitesPlan) -> dict:
+    from equiserve.siting.plan import solution_frame
+
+    sol = solution_frame(plan).iloc[0].to_dict()
+    layer = study.layers[plan.layer]
+    gains = plan.gains.sort_values("rank")
+    chosen = gains[gains["selected"]]
+    summary = plan.summary
+    colour_of = {g: c for g, c, _ in _group_masks(study, list(dict.fromkeys(
+        study.regions.groups)))}
+    grp = summary[summary["level"].isin(["study", "group"])]
+    return {
+        "layer": plan.layer, "model": plan.model, "solution": sol,
+        "standard": layer.standard.describe(), "basis": layer.serves or "total population",
+        "rows": summary.to_dict("records"), "chosen": chosen.to_dict("records"),
+        "top": gains.head(10).to_dict("records"),
+        "chart": bar_chart_svg(
+            [f"{n} {when}" for n in grp["name"] for when in ("before", "after")],
+            [v for b, a in zip(grp["coverage_before_pct"], grp["coverage_after_pct"],
+                               strict=True) for v in (b, a)],
+            colours=[c for lv, n in zip(grp["level"], grp["name"], strict=True)
+                     for c in ("#bbbbbb", "#222222" if lv == "study" else colour_of[n])]),
+    }
+
+
+def render_report(study: Study, result: CoverageResult, equity: EquityResult | None = None,
+                  plan: SitesPlan | None = None, map_file: str | None = "map.html") -> str:
+    """The report as one HTML string.
+
+    With ``equity`` the scorecard and Lorenz curves; with ``plan`` (from
+    :func:`equiserve.siting.plan.plan_sites`) a section on the new sites; ``map_file`` is
+    the map beside the report, embedded in a frame and linked (None: neither).
+    """
     from equiserve import __version__
 
     s = result.summary
@@ -206,6 +284,7 @@ def render_report(study: Study, result: CoverageResult, equity: EquityResult | N
             "stem_median": f"median_{stem}", "stem_p90": f"p90_{stem}",
             "n_facilities": len(layer), "reading": _reading(rows, basis, std),
             "chart": bar_chart_svg(groups, [grp.get(g, float("nan")) for g in groups]),
+            "dist_chart": _distance_chart(study, cov, groups, layer.standard.limit),
             "rows": rows.to_dict("records"),
         })
     pop = study.population
@@ -224,4 +303,5 @@ def render_report(study: Study, result: CoverageResult, equity: EquityResult | N
         fmt_people=fmt_people, fmt_pct=fmt_pct, fmt_m=fmt_m, fmt_num=fmt_num,
         fmt_ratio=fmt_ratio, fmt_index=fmt_index,
         scorecard=_scorecard_context(study, result, equity) if equity is not None else None,
+        sites=_sites_context(study, plan) if plan is not None else None, map_file=map_file,
     )

@@ -132,3 +132,30 @@ def service_areas_frame(study: Study, result: CoverageResult
         }, geometry=[union], crs=study.crs))
     return (gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), crs=study.crs),
             gpd.GeoDataFrame(pd.concat(dissolved, ignore_index=True), crs=study.crs))
+
+
+def about_table(study: Study) -> dict[str, str]:
+    """What a spreadsheet reader needs to read the tables: study, sources, units."""
+    import datetime as _dt
+
+    from equiserve import __version__
+
+    about = {"study": study.config.name}
+    if study.config.synthetic:
+        about["data"] = "SYNTHETIC: generated for demonstration, not real places or people"
+    if study.config.description:
+        about["description"] = study.config.description
+    about.update({
+        "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "software": f"equiserve {__version__}",
+        "working CRS": study.crs.to_string(),
+        "population (people)": f"{study.population.total:,.0f}",
+    })
+    for name, layer in study.layers.items():
+        about[f"layer {name}"] = (f"standard {layer.standard.describe()}; people counted: "
+                                  f"{layer.serves or 'total population'}; "
+                                  f"{len(layer):,} facilities")
+    about["units"] = ("population, covered, unserved: people; *_pct: percent of the people "
+                      "counted; *_m: metres; *_min: minutes; access_score: places per person "
+                      "(x 1,000 = per 1,000 people); gini, theil, cv: unitless (0 = equal)")
+    return about

@@ -4,16 +4,15 @@
       -> candidates (file, gap cells or lattice)  -> cells x (existing + candidates) matrices
       -> marginal gains per candidate              -> candidates.csv
       -> location model (existing sites fixed)     -> selected.gpkg, sites_summary.csv,
-                                                      sites_map.html
+                                                      sites_map.html, sites_report.html
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -26,9 +25,12 @@ from equiserve.siting.evaluate import candidate_costs, marginal_gains, within
 from equiserve.study import people_by_region
 
 if TYPE_CHECKING:
+    from equiserve.maps.basemap import BaseMap
     from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Study
 
+SITES_OUTPUTS = ("candidates.csv", "selected.gpkg", "sites_summary.csv", "sites_solution.csv",
+                 "sites_map.html", "sites_report.html")
 MODELS = ("mclp", "lscp", "pmedian", "capacitated", "maxmin")
 #: p-median costs are stored up to this many times the standard; farther = unassigned.
 PMEDIAN_REACH = 4.0
@@ -45,6 +47,7 @@ class SitesPlan:
     solution: object  # equiserve.siting.models.SitingResult
     selected: gpd.GeoDataFrame
     summary: pd.DataFrame
+    covered_after: np.ndarray  # per cell: within the standard once the chosen sites exist
 
 
 def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "mclp",
@@ -147,7 +150,7 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
         selected[col] = gains_by_id.loc[selected["candidate_id"], col].to_numpy()
     selected.insert(0, "model", model)
     gains["selected"] = gains["candidate_id"].isin(selected["candidate_id"])
-    return SitesPlan(layer, model, cands, gains, sol, selected, summary)
+    return SitesPlan(layer, model, cands, gains, sol, selected, summary, after)
 
 
 def before_after(study: Study, w: np.ndarray, before: np.ndarray, after: np.ndarray
@@ -172,14 +175,22 @@ def before_after(study: Study, w: np.ndarray, before: np.ndarray, after: np.ndar
     return pd.DataFrame(rows)
 
 
-def write_sites_outputs(study: Study, plan: SitesPlan, out_dir: str | os.PathLike[str],
-                        offline: bool = False) -> dict[str, Path]:
-    """Write candidates.csv, selected.gpkg, sites_summary.csv and sites_map.html atomically."""
+def write_sites_outputs(study: Study, result: CoverageResult, plan: SitesPlan,
+                        out_dir: str | os.PathLike[str], equity: EquityResult | None = None,
+                        basemap: BaseMap | None | Literal["config"] = "config"
+                        ) -> dict[str, Path]:
+    """Write the sites outputs into ``out_dir`` atomically.
+
+    candidates.csv (gains per candidate), selected.gpkg (chosen sites and candidates),
+    sites_summary.csv (coverage before/after), sites_solution.csv (objective, bound, gap),
+    sites_map.html (coverage map of the layer with candidates and chosen sites) and
+    sites_report.html (the coverage report with a section on the new sites).
+    """
     from equiserve.io.output import atomic_output_dir
-    from equiserve.maps import save_map
+    from equiserve.maps import coverage_map, save_map
+    from equiserve.report.html import render_report
 
     out = Path(out_dir).expanduser().resolve()
-    sol = plan.solution
     with atomic_output_dir(out) as tmp:
         plan.gains.to_csv(tmp / "candidates.csv", index=False, float_format="%.10g")
         plan.summary.to_csv(tmp / "sites_summary.csv", index=False, float_format="%.10g")
@@ -187,64 +198,24 @@ def write_sites_outputs(study: Study, plan: SitesPlan, out_dir: str | os.PathLik
                               engine="pyogrio")
         plan.candidates.gdf.to_file(tmp / "selected.gpkg", layer="candidates", driver="GPKG",
                                     engine="pyogrio")
-        info = pd.DataFrame([{
-            "layer": plan.layer, "model": plan.model, "new_sites": len(plan.selected),
-            "objective": sol.objective, "optimal": sol.optimal, "gap": sol.gap,
-            "bound": sol.bound, "greedy_objective": sol.greedy_objective,
-            "solve_time_s": sol.solve_time_s, "rows_after_collapse": sol.rows_after_collapse,
-            "candidates": len(plan.candidates), "candidate_source": plan.candidates.source,
-        }])
-        info.to_csv(tmp / "sites_solution.csv", index=False)
-        save_map(sites_map(study, plan, tiles=None if offline else "OpenStreetMap"),
-                 tmp / "sites_map.html")
-    names = ["candidates.csv", "selected.gpkg", "sites_summary.csv", "sites_solution.csv",
-             "sites_map.html"]
-    return {n: out / n for n in names}
+        solution_frame(plan).to_csv(tmp / "sites_solution.csv", index=False)
+        fmap = coverage_map(study, result, basemap=basemap, equity=equity, plan=plan,
+                            layers=[plan.layer],
+                            title=f"{study.config.name}: new {plan.layer} sites ({plan.model})")
+        save_map(fmap, tmp / "sites_map.html")
+        (tmp / "sites_report.html").write_text(
+            render_report(study, result, equity, plan=plan, map_file="sites_map.html"),
+            encoding="utf-8")
+    return {n: out / n for n in SITES_OUTPUTS}
 
 
-def sites_map(study: Study, plan: SitesPlan, tiles: str | None = "OpenStreetMap"):
-    """Folium map of the existing facilities, the candidates and the chosen sites."""
-    import folium
-
-    reg = study.regions.gdf.to_crs(4326)
-    minx, miny, maxx, maxy = reg.total_bounds
-    fmap = folium.Map(tiles=tiles, control_scale=True, prefer_canvas=True)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    folium.GeoJson(reg[["region", "group", "geometry"]].assign(
-        region=reg["region"].map(lambda s: escape(str(s))),
-        group=reg["group"].map(lambda s: escape(str(s)))), name="Regions",
-        style_function=lambda f: {"color": "#555", "weight": 1, "fillOpacity": 0.03},
-        tooltip=folium.GeoJsonTooltip(["region", "group"], aliases=["Region", "Group"]),
-    ).add_to(fmap)
-    fac = study.layers[plan.layer].facilities.to_crs(4326)
-    existing = folium.FeatureGroup(name=f"Existing {escape(plan.layer)} ({len(fac):,})")
-    for row in fac.itertuples():
-        folium.CircleMarker([row.geometry.y, row.geometry.x], radius=4, color="#1f77b4",
-                            fill=True, fill_opacity=0.8, weight=1,
-                            tooltip=escape(str(row.name))).add_to(existing)
-    existing.add_to(fmap)
-    gains = plan.gains
-    layer_cands = folium.FeatureGroup(name=f"Candidates ({len(gains):,}; size = people "
-                                           "gained)", show=len(gains) <= 3000)
-    top = max(float(gains["new_covered"].max()), 1.0)
-    chosen = folium.FeatureGroup(name=f"Chosen sites ({int(gains['selected'].sum())}, "
-                                      f"model {plan.model})")
-    for row in gains.itertuples():
-        html = (f"<b>{escape(str(row.candidate_id))}</b> (rank {row.rank})<br>"
-                f"people newly within the standard: {row.new_covered:,.0f}<br>"
-                f"coverage after: {row.coverage_after_pct:.2f} %<br>"
-                f"worst region after: {escape(str(row.worst_region_after))} "
-                f"({row.worst_region_coverage_after_pct:.1f} %)")
-        if row.selected:
-            folium.CircleMarker([row.lat, row.lon], radius=10, color="#b00020", weight=3,
-                                fill=True, fill_color="#ff4d4d", fill_opacity=0.9,
-                                popup=folium.Popup(html, max_width=320)).add_to(chosen)
-        else:
-            folium.CircleMarker([row.lat, row.lon],
-                                radius=2 + 8 * np.sqrt(row.new_covered / top), color="#888",
-                                fill=True, fill_opacity=0.5, weight=0.5,
-                                popup=folium.Popup(html, max_width=320)).add_to(layer_cands)
-    layer_cands.add_to(fmap)
-    chosen.add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    return fmap
+def solution_frame(plan: SitesPlan) -> pd.DataFrame:
+    """One row describing the solved model: objective, bound, gap, size, timing."""
+    sol = plan.solution
+    return pd.DataFrame([{
+        "layer": plan.layer, "model": plan.model, "new_sites": len(plan.selected),
+        "objective": sol.objective, "optimal": sol.optimal, "gap": sol.gap,
+        "bound": sol.bound, "greedy_objective": sol.greedy_objective,
+        "solve_time_s": sol.solve_time_s, "rows_after_collapse": sol.rows_after_collapse,
+        "candidates": len(plan.candidates), "candidate_source": plan.candidates.source,
+    }])

@@ -1,0 +1,223 @@
+"""The interactive map: base maps and GCJ-02 display shift, legend, overlays, escaping."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import folium
+import numpy as np
+import pandas as pd
+import pytest
+
+from equiserve.errors import ConfigError, DataQualityWarning
+from equiserve.geo import gcj02_from_wgs84
+from equiserve.maps import access_blocks, coverage_map, gap_blocks, resolve_basemap, save_map
+from equiserve.maps.coverage_map import gap_edges, nice_number
+from equiserve.maps.legend import legend_html
+from equiserve.maps.style import GAP_COLOURS
+from equiserve.report.tables import service_areas_frame
+from equiserve.study import Study
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from equiserve.testing import write_tiny_study
+
+    cfg = write_tiny_study(tmp_path_factory.mktemp("maps") / "in")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        study = Study.load(cfg)
+        result = study.coverage()
+        equity = study.equity(result)
+    return study, result, equity
+
+
+def overlays(fmap: folium.Map) -> dict[str, folium.GeoJson]:
+    return {c.layer_name: c for c in fmap._children.values() if isinstance(c, folium.GeoJson)}
+
+
+def point_coords(layer: folium.GeoJson) -> np.ndarray:
+    return np.array([f["geometry"]["coordinates"] for f in layer.data["features"]])
+
+
+# ---------------------------------------------------------------------------------------
+# base maps
+
+
+def test_presets_and_urls_resolve():
+    assert resolve_basemap("osm").crs == "WGS84"
+    assert resolve_basemap("OSM").url.startswith("https://tile.openstreetmap.org/")
+    assert resolve_basemap("none") is None and resolve_basemap(None) is None
+    amap = resolve_basemap("amap")
+    assert amap.crs == "GCJ-02" and amap.shifts_data
+    custom = resolve_basemap("https://t{s}.example.cn/{z}/{x}/{y}.png", tiles_crs="gcj02")
+    assert custom.crs == "GCJ-02" and custom.subdomains == "abc"
+    assert resolve_basemap("tianditu", key="K123").url.endswith("tk=K123")
+
+
+def test_bad_base_maps_name_the_setting_and_the_fix(monkeypatch):
+    with pytest.raises(ConfigError, match=r"\[map\] tiles = 'google'.*osm, none, amap"):
+        resolve_basemap("google")
+    with pytest.raises(ConfigError, match=r"needs an API key.*key_env"):
+        resolve_basemap("tianditu")
+    monkeypatch.delenv("EQ_TEST_TDT_KEY", raising=False)
+    with pytest.raises(ConfigError, match="EQ_TEST_TDT_KEY"):
+        resolve_basemap("tianditu", key_env="EQ_TEST_TDT_KEY")
+    monkeypatch.setenv("EQ_TEST_TDT_KEY", "abc")
+    assert resolve_basemap("tianditu", key_env="EQ_TEST_TDT_KEY").url.endswith("tk=abc")
+    with pytest.raises(ConfigError, match="tiles_crs = 'BD-09'.*WGS84, GCJ-02"):
+        resolve_basemap("osm", tiles_crs="BD-09")
+
+
+def test_map_table_in_study_toml_is_validated(tmp_path):
+    from equiserve.config import load_config
+    from equiserve.testing import write_tiny_study
+
+    cfg = write_tiny_study(tmp_path)
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text + '\n[map]\ntiles = "amap"\ngap_block_m = 500\n', encoding="utf-8")
+    m = load_config(cfg).map
+    assert (m.tiles, m.gap_block_m) == ("amap", 500.0)
+    cfg.write_text(text + '\n[map]\ntile = "amap"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown key 'tile' in \\[map\\]; did you mean 'tiles'"):
+        load_config(cfg)
+
+
+def test_gcj02_base_map_shifts_every_drawn_geometry(tiny):
+    study, result, _ = tiny
+    plain = overlays(coverage_map(study, result, basemap=resolve_basemap("osm")))
+    shifted = overlays(coverage_map(study, result, basemap=resolve_basemap("amap")))
+    assert plain.keys() == shifted.keys()
+    name = next(k for k in plain if k.startswith("schools"))
+    wgs = point_coords(plain[name])
+    gcj = point_coords(shifted[name])
+    expect = np.column_stack(gcj02_from_wgs84(wgs[:, 0], wgs[:, 1]))
+    np.testing.assert_allclose(gcj, expect, atol=2e-5)  # coordinates rounded to 1e-5 degrees
+    shift_m = np.hypot((gcj - wgs)[:, 0] * 103_000, (gcj - wgs)[:, 1] * 111_000)
+    assert (shift_m > 200).all() and (shift_m < 800).all()  # Zhuhai: a few hundred metres
+    # regions shift as well (first vertex of the first region)
+    r0 = np.array(plain["Regions (colour = group)"].data["features"][0]["geometry"]
+                  ["coordinates"][0][0])
+    r1 = np.array(shifted["Regions (colour = group)"].data["features"][0]["geometry"]
+                  ["coordinates"][0][0])
+    np.testing.assert_allclose(r1, gcj02_from_wgs84(*r0), atol=2e-4)  # simplified outline
+
+
+# ---------------------------------------------------------------------------------------
+# overlays and legend
+
+
+def test_overlays_one_per_layer_and_kind(tiny):
+    study, result, equity = tiny
+    _, dissolved = service_areas_frame(study, result)
+    fmap = coverage_map(study, result, basemap=None, service_areas=dissolved, equity=equity)
+    names = list(overlays(fmap))
+    assert names[0] == "Regions (colour = group)"
+    for layer in study.layers:
+        assert sum(n.startswith(f"Gaps: {layer} ") for n in names) == 1
+        assert sum(n.startswith(f"Service area: {layer} ") for n in names) == 1
+        assert f"{layer} ({len(study.layers[layer]):,})" in names
+    # access blocks only for layers with capacities
+    assert [n for n in names if n.startswith("Access")] == [
+        f"Access: {n} (places per 1,000 people)" for n in equity.access]
+    # only the first gap layer is shown at first; access and service areas start hidden
+    shown = {n: o.show for n, o in overlays(fmap).items()}
+    assert [n for n in names if n.startswith("Gaps") and shown[n]] == [names[1]]
+    assert not any(shown[n] for n in names if n.startswith(("Access", "Service")))
+
+
+def test_gap_blocks_sum_unserved_people_and_share_one_scale(tiny):
+    study, result, _ = tiny
+    for name, cov in result.layers.items():
+        b = gap_blocks(study, result, name, block_m=500)
+        unserved = cov.weights[~cov.covered].sum()
+        assert b["unserved"].sum() == pytest.approx(unserved, abs=len(b))  # rounded per block
+    fmap = coverage_map(study, result, basemap=None, block_m=500)
+    gaps = {n: o for n, o in overlays(fmap).items() if n.startswith("Gaps")}
+    values = np.concatenate([[f["properties"]["unserved"] for f in o.data["features"]]
+                             for o in gaps.values()])
+    edges = gap_edges(values)
+    for o in gaps.values():
+        for f in o.data["features"]:
+            k = np.searchsorted(edges, f["properties"]["unserved"], side="right") - 1
+            assert f["properties"]["fill"] == GAP_COLOURS[min(k, len(GAP_COLOURS) - 1)]
+
+
+def test_access_blocks_are_population_weighted_means(tiny):
+    study, result, equity = tiny
+    name = next(iter(equity.access))
+    w, score = result.layers[name].weights, equity.access[name].score
+    b = access_blocks(study, result, equity, name, block_m=1000)
+    pop = study.population
+    keys = np.floor(pop.x / 1000).astype(int) * 100_000 + np.floor(pop.y / 1000).astype(int)
+    frame = pd.DataFrame({"k": keys, "w": w, "ws": w * score})[w > 0].groupby("k").sum()
+    expect = np.sort(1000 * frame["ws"] / frame["w"])
+    np.testing.assert_allclose(np.sort(b["access_per_1000"]), expect, rtol=1e-12)
+    study_mean = (w * score).sum() / w.sum()
+    np.testing.assert_allclose(np.sort(b["relative"]), expect / 1000 / study_mean, rtol=1e-12)
+
+
+def test_legend_explains_colours_with_units(tiny):
+    study, result, equity = tiny
+    fmap = coverage_map(study, result, basemap=None, equity=equity)
+    html = fmap.get_root().render()
+    for text in ("Gaps: unserved people per 1 km block", "people", "places per 1,000 people",
+                 "the study mean", "Facilities (symbol per layer)", "No base map (offline)"):
+        assert text in html.replace("\\u00f7", "÷")
+    # every facility layer has its own symbol (shape and colour), shown in the legend too
+    icons = [overlays(fmap)[f"{n} ({len(lay):,})"].marker.icon.options["html"]
+             for n, lay in study.layers.items()]
+    assert len(set(icons)) == len(icons)
+    for icon in icons:
+        shape = re.search(r"<(circle|rect|polygon)[^>]*fill=\"(#[0-9a-f]{6})\"", icon)
+        assert shape and shape.group(2) in html
+
+
+def test_nice_numbers():
+    assert [nice_number(v) for v in (1, 3, 7.5, 19, 20, 499, 501)] == [1, 2, 5, 10, 20, 200, 500]
+    edges = gap_edges(np.array([0.0, 10, 100, 1000, 5000]))
+    assert edges[0] == 0 and np.isinf(edges[-1]) and (np.diff(edges) > 0).all()
+
+
+# ---------------------------------------------------------------------------------------
+# escaping
+
+
+def test_names_from_files_are_escaped_everywhere(tiny, tmp_path):
+    study, result, equity = tiny
+    fac = study.layers["schools"].facilities
+    fac.loc[fac.index[0], "name"] = EVIL
+    regions = study.regions.gdf
+    old_region = regions.loc[regions.index[0], "region"]
+    regions.loc[regions.index[0], "region"] = EVIL
+    try:
+        fmap = coverage_map(study, result, basemap=None, equity=equity)
+        save_map(fmap, tmp_path / "map.html")
+        html = (tmp_path / "map.html").read_text(encoding="utf-8")
+        assert "<img src=x" not in html and "\\u003cimg src=x" not in html
+        # escaped once, then JSON-encoded by folium (& becomes \u0026)
+        assert html.count("\\u0026lt;img src=x onerror=alert(1)\\u0026gt;") >= 2
+        assert legend_html([]).count("<details") == 1
+    finally:
+        regions.loc[regions.index[0], "region"] = old_region
+
+
+def test_sites_appear_on_the_map(tiny):
+    from equiserve.siting.plan import plan_sites
+
+    study, result, equity = tiny
+    plan = plan_sites(study, result, "schools", count=2, spacing_m=400, equity=equity)
+    fmap = coverage_map(study, result, basemap=None, plan=plan, layers=["schools"])
+    names = overlays(fmap)
+    chosen = names["Chosen sites (2, model mclp)"]
+    n_cands = len(plan.gains) - 2
+    assert any(n.startswith(f"Candidates ({n_cands:,};") for n in names)
+    got = np.sort(point_coords(chosen), axis=0)
+    sel = plan.gains[plan.gains["selected"]]
+    np.testing.assert_allclose(got, np.sort(sel[["lon", "lat"]].to_numpy(), axis=0), atol=2e-5)
+    popups = [f["properties"]["new_covered"] for f in chosen.data["features"]]
+    assert sorted(popups) == sorted(f"{v:,.0f}" for v in sel["new_covered"])
+    assert not any(n.startswith("clinics") for n in names)
