@@ -368,3 +368,133 @@ def test_report_html_in_a_browser(browser: Browser, report_site: StaticServer,
         shot = page.screenshot(tmp_path / "report.png", full_page=True)
         assert _png_size(shot)[0] == WIDTH
         assert shot.stat().st_size > 1000
+
+
+def test_map_overlays_and_features_match_the_study(browser: Browser, report_site: StaticServer,
+                                                   report_out: Path):
+    """One overlay per region layer, layer gaps, access, service areas and facilities; the
+    features drawn equal the facilities in the study and the gap blocks in the cells."""
+    import geopandas as gpd
+    import numpy as np
+
+    from equiserve.config import load_config
+
+    cfg = load_config(report_out.parent / "in" / "study.toml")
+    n_capacity = sum(lay.capacity_field is not None for lay in cfg.layers.values())
+    with browser.open(report_site.url("map.html"), wait_for=MAP_JS, timeout=20) as page:
+        counts = page.evaluate(f"""(() => {{
+            const o = {OVERLAYS_JS}, out = {{}};
+            for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
+            return out; }})()""")
+        assert len(counts) == 1 + 3 * len(cfg.layers) + n_capacity
+        facilities = gpd.read_file(report_out / "coverage.gpkg", layer="facilities")
+        cells = gpd.read_file(report_out / "coverage.gpkg", layer="cells")
+        for name in cfg.layers:
+            assert counts[f"{name} ({(facilities['layer'] == name).sum():,})"] == (
+                facilities["layer"] == name).sum()
+            counted = cells[cfg.layers[name].serves or "population"]
+            gap = cells[~cells[f"covered_{name}"].astype(bool) & (counted > 0)]
+            c = gap.geometry.centroid
+            blocks = {(int(np.floor(x / 1000)), int(np.floor(y / 1000)))
+                      for x, y in zip(c.x, c.y, strict=True)}
+            gaps = [n for n in counts if n.startswith(f"Gaps: {name} ")]
+            assert len(gaps) == 1 and counts[gaps[0]] == len(blocks) > 0
+        legend = page.evaluate("document.getElementById('eq-legend').textContent")
+        assert "unserved people per 1 km block" in legend and "per 1,000 people" in legend
+
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def evil_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny study with a school and a region named like an HTML injection."""
+    import geopandas as gpd
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+    from equiserve.testing import write_tiny_study
+
+    root = tmp_path_factory.mktemp("evil")
+    study = write_tiny_study(root / "in")
+    schools = pd.read_csv(root / "in" / "schools.csv")
+    schools.loc[schools["name"] == "Farms Primary", "name"] = EVIL  # also named in a note
+    schools.to_csv(root / "in" / "schools.csv", index=False)
+    regions = gpd.read_file(root / "in" / "regions.geojson")
+    regions.loc[0, regions.columns[0]] = EVIL + " region"
+    regions.to_file(root / "in" / "regions.geojson", driver="GeoJSON")
+    out = root / "out"
+    result = CliRunner().invoke(app, ["report", str(study), "--out", str(out), "--offline"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_injected_names_show_as_text_and_run_nothing(browser: Browser, evil_out: Path,
+                                                     tmp_path: Path):
+    with StaticServer(evil_out) as server:
+        with browser.open(server.url("map.html"), wait_for=MAP_JS, timeout=20) as page:
+            shown = page.evaluate(f"""(() => {{
+                const o = {OVERLAYS_JS}, texts = [];
+                for (const n of Object.keys(o)) o[n].eachLayer(l => {{
+                    if (l.feature && JSON.stringify(l.feature.properties).includes('img src')) {{
+                        if (!{MAP_JS}.hasLayer(o[n])) {MAP_JS}.addLayer(o[n]);
+                        // folium binds the tooltip to the GeoJSON group: hover the feature
+                        const at = l.getLatLng ? l.getLatLng() : l.getBounds().getCenter();
+                        l.fire('mouseover', {{latlng: at}}, true);
+                        const tip = document.querySelector('.leaflet-tooltip');
+                        texts.push(tip ? tip.textContent : null);
+                        l.fire('mouseout', {{latlng: at}}, true);
+                    }}
+                }});
+                return texts; }})()""")
+            page.pump(0.3)
+            assert len(shown) >= 2  # the school and the region
+            assert all(EVIL in t for t in shown), shown
+            assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+            assert page.dialogs == [] and page.console_errors == []
+            page.screenshot(tmp_path / "evil_map.png")
+        with browser.open(server.url("report.html")) as page:
+            page.pump(0.3)
+            text = page.evaluate("document.body.textContent")
+            assert text.count(EVIL) >= 2  # region tables and the data-quality note
+            assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+            assert page.dialogs == [] and page.console_errors == []
+
+
+def test_sites_map_and_report_in_a_browser(browser: Browser, report_out: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+
+    out = tmp_path / "sites"
+    r = CliRunner().invoke(app, ["sites", str(report_out.parent / "in" / "study.toml"),
+                                 "--layer", "schools", "--count", "2", "--spacing", "400",
+                                 "--out", str(out), "--offline"])
+    assert r.exit_code == 0, r.output
+    gains = pd.read_csv(out / "candidates.csv")
+    with StaticServer(out) as server:
+        with browser.open(server.url("sites_map.html"), wait_for=MAP_JS, timeout=20) as page:
+            _assert_local_and_clean(page, server)
+            counts = page.evaluate(f"""(() => {{
+                const o = {OVERLAYS_JS}, out = {{}};
+                for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
+                return out; }})()""")
+            assert counts["Chosen sites (2, model mclp)"] == 2
+            cands = next(v for k, v in counts.items() if k.startswith("Candidates"))
+            assert cands == len(gains) - 2
+            # a chosen site's popup gives its gain
+            popup = page.evaluate(f"""(() => {{
+                const o = {OVERLAYS_JS}['Chosen sites (2, model mclp)'];
+                const l = o.getLayers()[0];  // the popup is bound to the group: click
+                l.fire('click', {{latlng: l.getLatLng()}}, true);
+                return [l.feature.properties.candidate_id,
+                        document.querySelector('.leaflet-popup-content').textContent]; }})()""")
+            row = gains.set_index("candidate_id").loc[popup[0]]
+            assert f"{row['new_covered']:,.0f}" in popup[1]
+            page.screenshot(tmp_path / "sites_map.png")
+        with browser.open(server.url("sites_report.html")) as page:
+            _assert_local_and_clean(page, server)
+            text = page.evaluate("document.getElementById('sites').parentElement.textContent")
+            summary = pd.read_csv(out / "sites_summary.csv")
+            study = summary[summary["level"] == "study"].iloc[0]
+            assert f"{study['coverage_after_pct']:.1f}" in text

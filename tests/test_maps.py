@@ -221,3 +221,47 @@ def test_sites_appear_on_the_map(tiny):
     popups = [f["properties"]["new_covered"] for f in chosen.data["features"]]
     assert sorted(popups) == sorted(f"{v:,.0f}" for v in sel["new_covered"])
     assert not any(n.startswith("clinics") for n in names)
+
+
+# ---------------------------------------------------------------------------------------
+# through the command line
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_cli_amap_base_map_and_bad_tiles(tiny_study, tmp_path):
+    out = tmp_path / "o"
+    r = _cli("report", tiny_study, "--out", out, "--tiles", "amap")
+    assert r.exit_code == 0, r.output
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "autonavi.com" in html and "shifted from WGS84 to GCJ-02" in html
+    assert "tile.openstreetmap.org" not in html
+    # a bad base map fails at once, before any work, naming the option's values
+    r = _cli("report", tiny_study, "--out", tmp_path / "bad", "--tiles", "gogle")
+    assert r.exit_code == 2
+    assert "gogle" in r.output and "amap" in r.output
+    assert not (tmp_path / "bad").exists()
+
+
+def test_summary_xlsx_holds_the_csv_tables(tiny_study, tmp_path):
+    out = tmp_path / "o"
+    r = _cli("report", tiny_study, "--out", out, "--offline")
+    assert r.exit_code == 0, r.output
+    sheets = pd.read_excel(out / "summary.xlsx", sheet_name=None)
+    assert list(sheets)[:3] == ["About", "summary", "equity"]
+    for name in ("summary", "equity", "equity_indices"):
+        csv = pd.read_csv(out / f"{name}.csv")
+        xl = sheets[name]
+        assert list(xl.columns) == list(csv.columns)
+        for col in csv.columns:
+            if pd.api.types.is_numeric_dtype(csv[col]):
+                np.testing.assert_allclose(pd.to_numeric(xl[col], errors="coerce"),
+                                           csv[col].to_numpy(float), rtol=1e-9, equal_nan=True)
+    about = dict(zip(sheets["About"].iloc[:, 0], sheets["About"].iloc[:, 1], strict=True))
+    assert "units" in about and "metres" in about["units"]

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 MAX_ICON_MARKERS = 1500
 #: Layers with more facilities than this start hidden (toggle them in the layer control).
 MAX_SHOWN_MARKERS = 1000
+#: With more overlays than this the layer control starts collapsed (hover to open it).
+MAX_OPEN_CONTROL = 12
 _DECIMALS = 5  # about 1 m in longitude/latitude
 _ICON_PX = 16
 
@@ -72,14 +74,16 @@ def nice_number(x: float) -> float:
 
 
 def gap_edges(unserved: np.ndarray) -> np.ndarray:
-    """Class edges of gap blocks, shared by every layer: 0 and nice steps up to the top.
+    """Class edges of gap blocks, shared by every layer so that colours compare.
 
-    The top class starts near 60 % of the 98th percentile of all layers' blocks, so one
-    legend serves every gap layer and colours compare across layers.
+    0, then the quartiles and the 90th percentile of all layers' blocks rounded down to
+    1, 2 or 5 times a power of ten; the top class is open.
+
+    >>> gap_edges(np.arange(1.0, 1001.0)).tolist()
+    [0.0, 200.0, 500.0, inf]
     """
-    top = float(np.quantile(unserved, 0.98)) if len(unserved) else 1.0
-    edges = [0.0] + [nice_number(f * top) for f in (0.05, 0.15, 0.3, 0.6)]
-    return np.append(np.unique(edges), np.inf)
+    qs = np.quantile(unserved, [0.25, 0.5, 0.75, 0.9]) if len(unserved) else np.ones(4)
+    return np.append(np.unique([0.0] + [nice_number(q) for q in qs]), np.inf)
 
 
 def _block_keys(study: Study, mask: np.ndarray, block_m: float) -> tuple[np.ndarray, ...]:
@@ -181,7 +185,8 @@ class _MapBuilder:
             folium.TileLayer(base.url, name=escape(base.name), attr=base.attribution,
                              max_zoom=base.max_zoom, subdomains=base.subdomains or "abc",
                              overlay=False, control=False).add_to(self.fmap)
-        self.fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+        # leave room for the legend on the left
+        self.fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(300, 10))
         Fullscreen().add_to(self.fmap)
         self.regions = regions
         self.all_layers = list(study.layers)
@@ -234,7 +239,7 @@ class _MapBuilder:
                 fill=[GAP_COLOURS[k] for k in cls])
             what = "time" if unit == "min" else "distance"
             _add_geojson(self.fmap, b, f"Gaps: {name} (beyond {layer.standard.describe()})",
-                         i == 0, {"color": "#7f2704", "weight": 0.3, "fillOpacity": 0.65},
+                         i == 0, {"weight": 0, "fillOpacity": 0.7},
                          ["layer", "unserved", "unreachable", "mean_to_nearest"],
                          ["Layer", f"Unserved {layer.serves or 'people'} (people)",
                           "No facility reachable (people)",
@@ -265,7 +270,7 @@ class _MapBuilder:
                          relative=[f"{v:.2f}" for v in b["relative"].fillna(0.0)],
                          population=[f"{v:,.0f}" for v in b["population"]])
             _add_geojson(self.fmap, b, f"Access: {name} (places per 1,000 people)", False,
-                         {"color": "#08306b", "weight": 0.2, "fillOpacity": 0.6},
+                         {"weight": 0, "fillOpacity": 0.7},
                          ["layer", "access_per_1000", "relative", "population"],
                          ["Layer", "Catchment access (places per 1,000 people)",
                           "Relative to the study mean (×)", "People counted (people)"])
@@ -376,7 +381,8 @@ class _MapBuilder:
         self.legend.append(sec)
 
     def finish(self, title: str) -> folium.Map:
-        folium.LayerControl(collapsed=False).add_to(self.fmap)
+        n = sum(isinstance(c, folium.GeoJson) for c in self.fmap._children.values())
+        folium.LayerControl(collapsed=n > MAX_OPEN_CONTROL).add_to(self.fmap)
         notes = []
         if self.base is None:
             notes.append("No base map (offline)")
