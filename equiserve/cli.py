@@ -264,6 +264,57 @@ def sites(
                       soft_wrap=True)
 
 
+@app.command()
+def scenario(
+    config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
+    plan: Annotated[Path, typer.Option(help="The scenario file (plan.toml): facilities "
+                                            "added, removed, capacities, targets.")],
+    out: OutOption,
+    offline: OfflineOption = False,
+    tiles: TilesOption = None,
+    tiles_crs: TilesCrsOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Run a study without and with a plan: scenario_summary.csv (every figure before,
+    after, change), scenario_targets.csv, scenario_changes.csv, scenario.xlsx,
+    scenario_report.html, scenario_map.html."""
+    from equiserve.config import load_config
+    from equiserve.scenario import load_scenario, run_scenario, write_scenario_outputs
+    from equiserve.study import Study
+
+    with _handled(debug):
+        cfg = load_config(config)
+        sc = load_scenario(plan)
+        basemap = _basemap(cfg, tiles, tiles_crs, offline)
+        modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
+        t0 = time.perf_counter()
+        with _progress(2 + 3 * len(cfg.layers) + 2 * len(modes) + 5) as step:
+            study = Study.load(cfg, step)
+            res = run_scenario(study, sc, step)
+            step("writing outputs")
+            paths = write_scenario_outputs(res, out, basemap=basemap)
+        console.print(f"[bold]{escape(sc.name)}[/] on {escape(cfg.name)} "
+                      f"({time.perf_counter() - t0:.1f} s)", highlight=False)
+        counts = res.changes.groupby(["action", "status"]).size()
+        console.print("changes: " + ", ".join(f"{a} {s}: {n}" for (a, s), n in counts.items()),
+                      highlight=False, soft_wrap=True)
+        for t in res.targets.itertuples():
+            console.print(f"  target {escape(str(t.label))}: {t.targeted:g} {escape(t.unit)} "
+                          f"-> {escape(t.status)}", highlight=False, soft_wrap=True)
+        comp = res.comparison
+        cov = comp[(comp["table"] == "summary") & (comp["figure"] == "coverage_pct")
+                   & comp["level"].isin(["study", "group"])
+                   & comp["layer"].isin(res.changed_layers)]
+        if len(cov):
+            console.print("coverage (% of people within standard), baseline -> plan:",
+                          highlight=False)
+            for r in cov.itertuples():
+                console.print(f"  {r.layer:<18} {r.name:<10} {r.baseline:6.1f} -> "
+                              f"{r.plan:6.1f} ({r.change:+.1f})", highlight=False)
+        console.print(f"outputs in {out}: " + ", ".join(paths), highlight=False,
+                      soft_wrap=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point for ``python -m equiserve``."""
     app()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,11 @@ class Study:
         """The working CRS (projected, metres)."""
         return self.regions.crs
 
+    @cached_property
+    def land(self):
+        """All regions as one (multi)polygon: nothing snaps across water outside it."""
+        return self.regions.gdf.union_all()
+
     @classmethod
     def load(cls, config: StudyConfig | str | os.PathLike[str],
              progress: Progress | None = None) -> Study:
@@ -137,7 +143,7 @@ class Study:
         assert ncfg is not None
         modes = list(dict.fromkeys(lay.standard.mode for lay in self.layers.values()
                                    if lay.standard.uses_network))
-        land = self.regions.gdf.union_all()
+        land = self.land
         opts = BuildOptions(walk_speed_kmh=ncfg.walk_speed_kmh,
                             ferry_speed_kmh=ncfg.ferry_speed_kmh,
                             ferry_headway_min=ncfg.ferry_headway_min,
@@ -152,25 +158,33 @@ class Study:
             snap = net.snap(pop.x, pop.y, limit_m=ncfg.snap_limit_m, land=land)
             self.cell_snaps[mode] = snap
             report_network(self, mode, net, snap)
-        for name, layer in self.layers.items():
-            mode = layer.standard.mode
-            if mode is None:
-                continue
-            snap = self.networks[mode].snap(layer.access_x, layer.access_y,
-                                            limit_m=ncfg.snap_limit_m, land=land)
-            self.facility_snaps[name] = snap
-            owners = np.unique(layer.access_facility[snap.ok])
-            lost = np.setdiff1d(np.arange(len(layer)), owners)
-            if len(lost) == len(layer):
-                raise DataError(f"layers.{name}: none of its {len(layer)} facilities is within "
-                                f"{ncfg.snap_limit_m:g} m of the {mode} network "
-                                f"({ncfg.source.name}); check that the network covers them "
-                                "(CRS, extent) or raise [network] snap_limit_m")
-            if len(lost):
-                names = ", ".join(map(str, layer.facilities["name"].iloc[lost[:5]]))
-                self.notes.warn(f"layers.{name}", f"{len(lost)} of {len(layer)} facilities are "
-                                f"not within {ncfg.snap_limit_m:g} m of the {mode} network over "
-                                f"land ({names}); they serve no one in the network figures")
+        for name in self.layers:
+            self.snap_layer(name)
+
+    def snap_layer(self, name: str) -> None:
+        """Snap a layer's access points to the network its standard uses (if any)."""
+        layer = self.layers[name]
+        mode = layer.standard.mode
+        if mode is None:
+            return
+        ncfg = self.config.network
+        assert ncfg is not None
+        snap = self.networks[mode].snap(layer.access_x, layer.access_y,
+                                        limit_m=ncfg.snap_limit_m,
+                                        land=self.land)
+        self.facility_snaps[name] = snap
+        owners = np.unique(layer.access_facility[snap.ok])
+        lost = np.setdiff1d(np.arange(len(layer)), owners)
+        if len(lost) == len(layer):
+            raise DataError(f"layers.{name}: none of its {len(layer)} facilities is within "
+                            f"{ncfg.snap_limit_m:g} m of the {mode} network "
+                            f"({ncfg.source.name}); check that the network covers them "
+                            "(CRS, extent) or raise [network] snap_limit_m")
+        if len(lost):
+            names = ", ".join(map(str, layer.facilities["name"].iloc[lost[:5]]))
+            self.notes.warn(f"layers.{name}", f"{len(lost)} of {len(layer)} facilities are "
+                            f"not within {ncfg.snap_limit_m:g} m of the {mode} network over "
+                            f"land ({names}); they serve no one in the network figures")
 
     def coverage(self, progress: Progress | None = None) -> CoverageResult:
         """Distance to the nearest facility of every layer for every cell, and the summary."""

@@ -36,9 +36,12 @@ from equiserve.maps.style import (
 if TYPE_CHECKING:
     from equiserve.config import MapConfig
     from equiserve.scorecard import EquityResult
+    from equiserve.scenario.run import ScenarioResult
     from equiserve.siting.plan import SitesPlan
     from equiserve.study import CoverageResult, Study
 
+#: Blocks where a plan brings people within (or puts them beyond) a standard.
+CLOSED_COLOUR, OPENED_COLOUR = "#1a9850", "#d73027"
 #: Layers with more facilities than this are drawn as small canvas circles, not icons.
 MAX_ICON_MARKERS = 1500
 #: Layers with more facilities than this start hidden (toggle them in the layer control).
@@ -166,6 +169,13 @@ def _add_geojson(fmap: folium.Map, gdf: gpd.GeoDataFrame, name: str, show: bool,
         gdf, name=escape(name), show=show, style_function=style_function,
         tooltip=folium.GeoJsonTooltip(fields, aliases=aliases) if fields else None, **kw,
     ).add_to(fmap)
+
+
+def _ring(svg: str, size: int = 26) -> str:
+    """A symbol inside a bold ring: marks what a plan adds."""
+    return (f'<div style="width:{size - 4}px;height:{size - 4}px;border:2px solid #000;'
+            f'border-radius:50%;background:#fff;display:flex;align-items:center;'
+            f'justify-content:center">{svg}</div>')
 
 
 def _escaped(values) -> list[str]:
@@ -380,6 +390,80 @@ class _MapBuilder:
                                                 "the standard")
         self.legend.append(sec)
 
+    def add_scenario(self, res: ScenarioResult) -> None:
+        """Gaps the plan closes (people newly within the standard per block) and the plan's
+        new and closed facilities, per changed layer."""
+        from equiserve.scenario.apply import PLACED, PROXY
+
+        sec = LegendSection(f"Plan: {res.scenario.name}")
+        ch = res.changes
+        for name in res.changed_layers:
+            if name not in self.layers:
+                continue
+            gain = res.newly_covered(name)
+            moved = gain != 0
+            if moved.any():
+                bx, by = _block_keys(self.study, moved, self.block_m)
+                b = self.display(_blocks_frame(self.study, pd.DataFrame(
+                    {"bx": bx, "by": by, "gain": gain[moved]}), self.block_m))
+                b = b[b["gain"].round(0) != 0]
+                b = b.assign(geometry=_round_geoms(b.geometry.values), layer=escape(name),
+                             people=[f"{v:+,.0f}" for v in b["gain"]],
+                             fill=np.where(b["gain"] > 0, CLOSED_COLOUR, OPENED_COLOUR))
+                _add_geojson(self.fmap, b.drop(columns="gain"),
+                             f"Plan: gaps closed, {name}", True,
+                             {"weight": 0, "fillOpacity": 0.7}, ["layer", "people"],
+                             ["Layer", "People newly within the standard (people)"])
+            colour, shape = self.symbol(name)
+            new = ch[(ch["layer"] == name) & (ch["action"] == "add")
+                     & ch["status"].isin([PLACED, PROXY])]
+            if len(new):
+                pts = self.display(gpd.GeoDataFrame(
+                    geometry=gpd.points_from_xy(new["lon"], new["lat"]), crs=4326))
+                frame = gpd.GeoDataFrame({
+                    "name": _escaped(new["name"]), "status": _escaped(new["status"]),
+                    "placed_by": _escaped(new["placed_by"].fillna("")),
+                    "precision": _escaped(new["precision"].fillna("")),
+                    "region": _escaped(new["region"].fillna("outside every region")),
+                    "capacity": ["unknown" if pd.isna(c) else f"{c:,.0f} places"
+                                 for c in new["capacity_after"]],
+                }, geometry=_round_geoms(pts.geometry.values), crs=4326)
+                html = _ring(icon_svg(shape, colour, _ICON_PX))
+                folium.GeoJson(
+                    frame, name=f"Plan: new {escape(name)} ({len(frame)})",
+                    marker=folium.Marker(icon=folium.DivIcon(
+                        html=html, icon_size=(26, 26), icon_anchor=(13, 13),
+                        class_name="eq-icon")),
+                    popup=folium.GeoJsonPopup(
+                        ["name", "status", "placed_by", "precision", "region", "capacity"],
+                        aliases=["Name", "Status", "Placed by", "Precision", "Region",
+                                 "Capacity"]),
+                ).add_to(self.fmap)
+                sec.add(_ring(icon_svg(shape, colour, 12), 18),
+                        f"new {name} (ringed; click for placement and precision)")
+            gone = ch[(ch["layer"] == name) & (ch["action"] == "remove")]
+            if len(gone):
+                base = res.baseline.layers[name].facilities
+                closed = self.display(base[base["facility_id"].isin(gone["facility_id"])])
+                frame = gpd.GeoDataFrame({"name": _escaped(closed["name"]),
+                                          "facility_id": _escaped(closed["facility_id"])},
+                                         geometry=_round_geoms(closed.geometry.values), crs=4326)
+                cross = icon_svg("cross", "#444444", 14)
+                folium.GeoJson(
+                    frame, name=f"Plan: closed {escape(name)} ({len(frame)})",
+                    marker=folium.Marker(icon=folium.DivIcon(
+                        html=cross, icon_size=(14, 14), icon_anchor=(7, 7),
+                        class_name="eq-icon")),
+                    tooltip=folium.GeoJsonTooltip(["name", "facility_id"],
+                                                  aliases=["Closed by the plan", "Id"]),
+                ).add_to(self.fmap)
+                sec.add(icon_svg("cross", "#444444", 12), f"{name} closed by the plan")
+        sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8),
+                "block with people newly within the standard")
+        sec.add(swatch_svg(OPENED_COLOUR, OPENED_COLOUR, opacity=0.8),
+                "block with people newly beyond it (closures)")
+        self.legend.append(sec)
+
     def finish(self, title: str) -> folium.Map:
         n = sum(isinstance(c, folium.GeoJson) for c in self.fmap._children.values())
         folium.LayerControl(collapsed=n > MAX_OPEN_CONTROL).add_to(self.fmap)
@@ -403,6 +487,7 @@ def coverage_map(study: Study, result: CoverageResult, *,
                  basemap: BaseMap | None | Literal["config"] = "config",
                  service_areas: gpd.GeoDataFrame | None = None,
                  equity: EquityResult | None = None, plan: SitesPlan | None = None,
+                 scenario: ScenarioResult | None = None,
                  layers: list[str] | None = None, block_m: float | None = None,
                  title: str | None = None) -> folium.Map:
     """Build the folium map of a study's coverage.
@@ -420,6 +505,9 @@ def coverage_map(study: Study, result: CoverageResult, *,
         Adds the catchment access blocks of layers with capacities (hidden at first).
     plan : SitesPlan, optional
         Adds the candidate sites (sized by people gained) and the chosen ones.
+    scenario : ScenarioResult, optional
+        Draw the plan's study (pass ``scenario.plan`` and its result) with the plan's new
+        facilities ringed and the gaps it closes per block.
     layers : list of str, optional
         Facility layers to draw (default all).
     block_m : float, optional
@@ -437,5 +525,7 @@ def coverage_map(study: Study, result: CoverageResult, *,
     b.add_facilities()
     if plan is not None:
         b.add_sites(plan)
+    if scenario is not None:
+        b.add_scenario(scenario)
     name = study.config.name + (" — SYNTHETIC DATA" if study.config.synthetic else "")
     return b.finish(title or name)

@@ -17,6 +17,7 @@ from equiserve.report.charts import distance_cdf_svg, lorenz_svg
 
 if TYPE_CHECKING:
     from equiserve.scorecard import EquityResult
+    from equiserve.scenario.run import ScenarioResult
     from equiserve.siting.plan import SitesPlan
     from equiserve.study import CoverageResult, Study
 
@@ -225,6 +226,59 @@ def _lorenz_chart(study: Study, cov, x: np.ndarray, groups: list[str], measure: 
     return lorenz_svg(curves, measure=measure) if curves else ""
 
 
+def before_after_chart(study: Study, levels, names, before, after,
+                       labels: tuple[str, str] = ("before", "after")) -> str:
+    """Paired bars (grey = before, group colour = after) of coverage % per study/group."""
+    colour_of = {g: c for g, c, _ in _group_masks(study, list(dict.fromkeys(
+        study.regions.groups)))}
+    names, levels = list(names), list(levels)
+    return bar_chart_svg(
+        [f"{n} {when}" for n in names for when in labels],
+        [v for b, a in zip(before, after, strict=True) for v in (b, a)],
+        colours=[c for lv, n in zip(levels, names, strict=True)
+                 for c in ("#bbbbbb", "#222222" if lv == "study" else colour_of.get(n, "#222"))])
+
+
+def _scenario_context(res: ScenarioResult) -> dict:
+    """Targets, before/after coverage per layer, equity changes and the list of changes."""
+    comp = res.comparison
+    study = res.plan
+    layers = []
+    for name, layer in study.layers.items():
+        s = comp[(comp["table"] == "summary") & (comp["layer"] == name)]
+        wide = s.pivot_table(index=["level", "name"], columns="figure",
+                             values=["baseline", "plan", "change"], sort=False)
+        rows = []
+        for (level, nm), r in wide.iterrows():
+            rows.append({"level": level, "name": nm,
+                         **{f"{k}_{f}": r.get((k, f), np.nan)
+                            for k in ("baseline", "plan", "change")
+                            for f in ("coverage_pct", "unserved_population", "facilities",
+                                      "population")}})
+        grp = [r for r in rows if r["level"] in ("study", "group")]
+        main = "access" if name in res.plan_equity.access else "covered"
+        ind = comp[(comp["table"] == "indices") & (comp["layer"] == name)
+                   & (comp["level"] == main) & comp["name"].isin(["gini", "theil"])]
+        layers.append({
+            "layer": name, "standard": layer.standard.describe(),
+            "basis": layer.serves or "total population",
+            "changed": name in res.changed_layers, "rows": rows,
+            "measure": MEASURE_TEXT[main], "indices": ind.to_dict("records"),
+            "chart": before_after_chart(study, [r["level"] for r in grp],
+                                        [r["name"] for r in grp],
+                                        [r["baseline_coverage_pct"] for r in grp],
+                                        [r["plan_coverage_pct"] for r in grp],
+                                        ("baseline", "plan")),
+        })
+    def records(frame: pd.DataFrame) -> list[dict]:
+        return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+    return {"name": res.scenario.name, "description": res.scenario.description,
+            "targets": records(res.targets),
+            "layers": layers, "changes": records(res.changes),
+            "counts": res.changes.groupby(["action", "status"]).size().to_dict()}
+
+
 def _sites_context(study: Study, plan: SitesPlan) -> dict:
     from equiserve.siting.plan import solution_frame
 
@@ -233,30 +287,30 @@ def _sites_context(study: Study, plan: SitesPlan) -> dict:
     gains = plan.gains.sort_values("rank")
     chosen = gains[gains["selected"]]
     summary = plan.summary
-    colour_of = {g: c for g, c, _ in _group_masks(study, list(dict.fromkeys(
-        study.regions.groups)))}
     grp = summary[summary["level"].isin(["study", "group"])]
     return {
         "layer": plan.layer, "model": plan.model, "solution": sol,
         "standard": layer.standard.describe(), "basis": layer.serves or "total population",
         "rows": summary.to_dict("records"), "chosen": chosen.to_dict("records"),
         "top": gains.head(10).to_dict("records"),
-        "chart": bar_chart_svg(
-            [f"{n} {when}" for n in grp["name"] for when in ("before", "after")],
-            [v for b, a in zip(grp["coverage_before_pct"], grp["coverage_after_pct"],
-                               strict=True) for v in (b, a)],
-            colours=[c for lv, n in zip(grp["level"], grp["name"], strict=True)
-                     for c in ("#bbbbbb", "#222222" if lv == "study" else colour_of[n])]),
+        "chart": before_after_chart(study, grp["level"], grp["name"],
+                                    grp["coverage_before_pct"], grp["coverage_after_pct"]),
     }
 
 
 def render_report(study: Study, result: CoverageResult, equity: EquityResult | None = None,
-                  plan: SitesPlan | None = None, map_file: str | None = "map.html") -> str:
+                  plan: SitesPlan | None = None, map_file: str | None = "map.html",
+                  scenario: ScenarioResult | None = None,
+                  files: tuple[str, ...] = ("summary.csv", "summary.xlsx", "coverage.gpkg")
+                  ) -> str:
     """The report as one HTML string.
 
     With ``equity`` the scorecard and Lorenz curves; with ``plan`` (from
-    :func:`equiserve.siting.plan.plan_sites`) a section on the new sites; ``map_file`` is
-    the map beside the report, embedded in a frame and linked (None: neither).
+    :func:`equiserve.siting.plan.plan_sites`) a section on the new sites; with
+    ``scenario`` (pass its plan study and results as ``study``, ``result``, ``equity``) a
+    first section comparing baseline and plan, with target tracking; ``map_file`` is the
+    map beside the report, embedded in a frame and linked (None: neither); ``files`` the
+    tables written beside it, linked from the overview.
     """
     from equiserve import __version__
 
@@ -304,4 +358,6 @@ def render_report(study: Study, result: CoverageResult, equity: EquityResult | N
         fmt_ratio=fmt_ratio, fmt_index=fmt_index,
         scorecard=_scorecard_context(study, result, equity) if equity is not None else None,
         sites=_sites_context(study, plan) if plan is not None else None, map_file=map_file,
+        scenario=_scenario_context(scenario) if scenario is not None else None,
+        files=files,
     )

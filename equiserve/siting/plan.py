@@ -204,7 +204,8 @@ def write_sites_outputs(study: Study, result: CoverageResult, plan: SitesPlan,
                             title=f"{study.config.name}: new {plan.layer} sites ({plan.model})")
         save_map(fmap, tmp / "sites_map.html")
         (tmp / "sites_report.html").write_text(
-            render_report(study, result, equity, plan=plan, map_file="sites_map.html"),
+            render_report(study, result, equity, plan=plan, map_file="sites_map.html",
+                          files=("candidates.csv", "sites_summary.csv", "selected.gpkg")),
             encoding="utf-8")
     return {n: out / n for n in SITES_OUTPUTS}
 
