@@ -35,8 +35,8 @@ from equiserve.maps.style import (
 
 if TYPE_CHECKING:
     from equiserve.config import MapConfig
-    from equiserve.scorecard import EquityResult
     from equiserve.scenario.run import ScenarioResult
+    from equiserve.scorecard import EquityResult
     from equiserve.siting.plan import SitesPlan
     from equiserve.study import CoverageResult, Study
 

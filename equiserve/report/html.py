@@ -16,8 +16,8 @@ from equiserve.maps.style import GROUP_COLOURS
 from equiserve.report.charts import distance_cdf_svg, lorenz_svg
 
 if TYPE_CHECKING:
-    from equiserve.scorecard import EquityResult
     from equiserve.scenario.run import ScenarioResult
+    from equiserve.scorecard import EquityResult
     from equiserve.siting.plan import SitesPlan
     from equiserve.study import CoverageResult, Study
 

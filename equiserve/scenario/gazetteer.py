@@ -3,8 +3,9 @@
 Matching is deliberately plain, so that a planner can predict it: the name (after
 trimming spaces and unifying full-width brackets) equals a name field of exactly one
 row; failing that, exactly one row's name contains it (中山大学附属中学 finds
-珠海市中山大学附属中学; the reverse is never tried, or 珠海市第十二小学 would find 珠海市). Several candidates, or none, leave the place
-unresolved with the reason; nothing is guessed.
+珠海市中山大学附属中学; the reverse is never tried, or 珠海市第十二小学 would find
+珠海市). Several candidates, or none, leave the place unresolved with the reason;
+nothing is guessed.
 """
 
 from __future__ import annotations
