@@ -47,7 +47,8 @@ def _basemap(cfg, tiles: str | None, tiles_crs: str | None, offline: bool):
     """The base map, resolved before the long work so that a bad setting fails at once."""
     from equiserve.maps import basemap_from_config
 
-    return None if offline else basemap_from_config(cfg.map, tiles, tiles_crs)
+    base = basemap_from_config(cfg.map, tiles, tiles_crs, require_key=not offline)
+    return None if offline else base  # a bad setting is an error even when offline
 
 
 @contextmanager
@@ -172,13 +173,6 @@ def _read_exclusions(path: Path):
     return read_vector(SourceSpec(path=Path(path).expanduser().resolve(), key="exclude"))
 
 
-OBJECTIVE_TEXT = {
-    "mclp": "people within the standard",
-    "lscp": "people within the standard",
-    "pmedian": "total people x distance to the nearest site",
-    "capacitated": "people with a place within the standard",
-    "maxmin": "worst group's coverage",
-}
 
 
 @app.command()
@@ -222,7 +216,7 @@ def sites(
     sites_summary.csv, sites_map.html, sites_report.html."""
     from equiserve.config import load_config
     from equiserve.siting.candidates import candidates_from_file, candidates_lattice
-    from equiserve.siting.plan import plan_sites, write_sites_outputs
+    from equiserve.siting.plan import OBJECTIVE_TEXT, plan_sites, write_sites_outputs
     from equiserve.study import Study
 
     with _handled(debug):

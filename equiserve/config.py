@@ -174,6 +174,21 @@ class LayerConfig:
 
 
 @dataclass(frozen=True)
+class SplitSpec:
+    """Cut the far-off parts of a region into a region of their own (e.g. offshore islands).
+
+    Polygon parts of ``region`` farther than ``min_distance_m`` from its largest part become
+    the region ``name`` in ``group``; ``fields`` sets its attributes (e.g. the census key).
+    """
+
+    region: str
+    name: str
+    group: str
+    min_distance_m: float
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RegionsConfig:
     """The region polygons, the field naming each region and how regions map to groups."""
 
@@ -181,6 +196,7 @@ class RegionsConfig:
     name_field: str
     group_field: str | None = None
     group_map: dict[str, str] | None = None
+    split: tuple[SplitSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -504,7 +520,23 @@ def _map(v: _Validator, tbl: dict[str, Any]) -> MapConfig:
 
 def _regions(v: _Validator, tbl: dict[str, Any]) -> RegionsConfig:
     v.keys(tbl, "regions", _SOURCE_KEYS - {"x_field", "y_field", "osm_tags"}
-           | {"name_field", "group_field", "group_map"}, required={"source", "name_field"})
+           | {"name_field", "group_field", "group_map", "split"},
+           required={"source", "name_field"})
+    splits = []
+    entries = tbl.get("split", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise v.error("regions.split", entries, "an array of tables [[regions.split]]")
+    for i, sp in enumerate(entries):
+        where = f"regions.split[{i}]"
+        v.keys(sp, where, {"region", "name", "group", "min_distance_m", "fields"},
+               required={"region", "name", "group", "min_distance_m"})
+        fields = sp.get("fields", {})
+        if not isinstance(fields, dict):
+            raise v.error(f"{where}.fields", fields, 'a table like { adcode = "wanshan" }')
+        splits.append(SplitSpec(v.string(sp, "region", where), v.string(sp, "name", where),
+                                v.string(sp, "group", where),
+                                v.number(sp, "min_distance_m", where, positive=True),
+                                dict(fields)))
     if ("group_field" in tbl) == ("group_map" in tbl):
         raise ConfigError(f"{v.origin}: [regions] needs exactly one of group_field (a field of "
                           "the region layer) or group_map (a table region name -> group)")
@@ -518,7 +550,7 @@ def _regions(v: _Validator, tbl: dict[str, Any]) -> RegionsConfig:
         source=_source(v, tbl, "regions"),
         name_field=v.string(tbl, "name_field", "regions"),
         group_field=v.string(tbl, "group_field", "regions", default=None),
-        group_map=group_map,
+        group_map=group_map, split=tuple(splits),
     )
 
 

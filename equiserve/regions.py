@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 
-from equiserve.config import RegionsConfig
+from equiserve.config import RegionsConfig, SplitSpec
 from equiserve.errors import DataError
 from equiserve.geo import utm_crs_for
 from equiserve.io.vector import WGS84, read_vector
@@ -126,6 +127,8 @@ def load_regions(cfg: RegionsConfig, crs: pyproj.CRS | None = None,
     gdf.insert(0, "region", names.to_numpy())
     gdf.insert(1, "group", groups.to_numpy())
     gdf = gdf.reset_index(drop=True)
+    for spec in cfg.split:
+        gdf = _split_far_parts(gdf, spec, notes)
 
     area = gdf.area.sum()
     overlap = area - gdf.union_all().area
@@ -133,6 +136,37 @@ def load_regions(cfg: RegionsConfig, crs: pyproj.CRS | None = None,
         notes.warn("regions", f"region polygons overlap by {overlap / 1e6:,.2f} km²; points in "
                    "an overlap are counted in the first region only")
     return Regions(gdf)
+
+
+def _split_far_parts(gdf: gpd.GeoDataFrame, spec: SplitSpec, notes: Notes) -> gpd.GeoDataFrame:
+    """Move the parts of ``spec.region`` far from its largest part into a new region."""
+    where = f"[[regions.split]] region = {spec.region!r}"
+    hit = np.flatnonzero(gdf["region"].to_numpy() == spec.region)
+    if not len(hit):
+        raise DataError(f"{where}: no such region; regions: {', '.join(gdf['region'])}")
+    if spec.name in set(gdf["region"]):
+        raise DataError(f"{where}: a region named {spec.name!r} already exists")
+    i = int(hit[0])
+    parts = shapely.get_parts(gdf.geometry.iloc[i])
+    area = shapely.area(parts)
+    far = shapely.distance(parts, parts[np.argmax(area)]) > spec.min_distance_m
+    if not far.any():
+        raise DataError(f"{where}: no part of it lies more than {spec.min_distance_m:,.0f} m "
+                        "from its largest part; lower min_distance_m or drop the split")
+    missing = [f for f in spec.fields if f not in gdf.columns]
+    if missing:
+        raise DataError(f"{where}: fields {', '.join(missing)} are not fields of the region "
+                        "layer")
+    new = gdf.iloc[[i]].copy()
+    new["region"], new["group"] = spec.name, spec.group
+    for f, value in spec.fields.items():
+        new[f] = value
+    new = new.set_geometry([shapely.multipolygons(parts[far])], crs=gdf.crs)
+    gdf.loc[gdf.index[i], "geometry"] = shapely.multipolygons(parts[~far])
+    notes.info("regions", f"{spec.region}: {int(far.sum())} polygon part(s) "
+               f"({area[far].sum() / 1e6:,.1f} km²) farther than {spec.min_distance_m:,.0f} m "
+               f"from its largest part form the region {spec.name} ({spec.group})")
+    return pd.concat([gdf, new], ignore_index=True)
 
 
 def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:

@@ -365,6 +365,10 @@ def test_report_html_in_a_browser(browser: Browser, report_site: StaticServer,
         for layer, pct in zip(study["layer"], study["coverage_pct"], strict=True):
             assert layer in body, f"layer {layer} missing from the overview: {list(body)}"
             assert body[layer][study_col] == f"{pct:.1f}", (layer, body[layer])
+        groups = summary[summary["level"] == "group"]
+        for r in groups.itertuples():  # every group column of the overview too
+            col = header.index(f"{r.name} (%)")
+            assert body[r.layer][col] == f"{r.coverage_pct:.1f}", (r.layer, r.name)
         shot = page.screenshot(tmp_path / "report.png", full_page=True)
         assert _png_size(shot)[0] == WIDTH
         assert shot.stat().st_size > 1000
@@ -404,6 +408,7 @@ def test_map_overlays_and_features_match_the_study(browser: Browser, report_site
 
 
 EVIL = "<img src=x onerror=alert(1)>"
+EVIL_SUB = "kids<img src=y onerror=alert(2)>"  # a subgroup name: reaches tooltip labels
 
 
 @pytest.fixture(scope="module")
@@ -420,6 +425,9 @@ def evil_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     schools = pd.read_csv(root / "in" / "schools.csv")
     schools.loc[schools["name"] == "Farms Primary", "name"] = EVIL  # also named in a note
     schools.to_csv(root / "in" / "schools.csv", index=False)
+    text = study.read_text(encoding="utf-8").replace("children_6_11", f'"{EVIL_SUB}"', 1)
+    study.write_text(text.replace('serves = "children_6_11"', f"serves = '{EVIL_SUB}'"),
+                     encoding="utf-8")
     regions = gpd.read_file(root / "in" / "regions.geojson")
     regions.loc[0, regions.columns[0]] = EVIL + " region"
     regions.to_file(root / "in" / "regions.geojson", driver="GeoJSON")
@@ -450,7 +458,16 @@ def test_injected_names_show_as_text_and_run_nothing(browser: Browser, evil_out:
             page.pump(0.3)
             assert len(shown) >= 2  # the school and the region
             assert all(EVIL in t for t in shown), shown
-            assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+            # hover a gap block of schools, whose tooltip label names the subgroup
+            label = page.evaluate(f"""(() => {{
+                const o = {OVERLAYS_JS}, name = Object.keys(o).find(
+                    n => n.startsWith('Gaps: schools'));
+                const l = o[name].getLayers()[0], at = l.getBounds().getCenter();
+                l.fire('mouseover', {{latlng: at}}, true);
+                return document.querySelector('.leaflet-tooltip').textContent; }})()""")
+            assert EVIL_SUB in label
+            assert page.evaluate("document.querySelectorAll('img[src=\"x\"], img[src=\"y\"]')"
+                                 ".length") == 0
             assert page.dialogs == [] and page.console_errors == []
             page.screenshot(tmp_path / "evil_map.png")
         with browser.open(server.url("report.html")) as page:

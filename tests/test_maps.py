@@ -14,7 +14,6 @@ from equiserve.errors import ConfigError, DataQualityWarning
 from equiserve.geo import gcj02_from_wgs84
 from equiserve.maps import access_blocks, coverage_map, gap_blocks, resolve_basemap, save_map
 from equiserve.maps.coverage_map import gap_edges, nice_number
-from equiserve.maps.legend import legend_html
 from equiserve.maps.style import GAP_COLOURS
 from equiserve.report.tables import service_areas_frame
 from equiserve.study import Study
@@ -137,13 +136,14 @@ def test_gap_blocks_sum_unserved_people_and_share_one_scale(tiny):
         assert b["unserved"].sum() == pytest.approx(unserved, abs=len(b))  # rounded per block
     fmap = coverage_map(study, result, basemap=None, block_m=500)
     gaps = {n: o for n, o in overlays(fmap).items() if n.startswith("Gaps")}
-    values = np.concatenate([[f["properties"]["unserved"] for f in o.data["features"]]
-                             for o in gaps.values()])
-    edges = gap_edges(values)
-    for o in gaps.values():
-        for f in o.data["features"]:
-            k = np.searchsorted(edges, f["properties"]["unserved"], side="right") - 1
-            assert f["properties"]["fill"] == GAP_COLOURS[min(k, len(GAP_COLOURS) - 1)]
+    assert len(gaps) == 2
+    # one scale for all layers: across every layer's blocks, more unserved people never
+    # get a lighter class
+    pairs = sorted((float(f["properties"]["unserved"].replace(",", "")),
+                    GAP_COLOURS.index(f["properties"]["fill"]))
+                   for o in gaps.values() for f in o.data["features"])
+    classes = [k for _, k in pairs]
+    assert classes == sorted(classes) and len(set(classes)) >= 3
 
 
 def test_access_blocks_are_population_weighted_means(tiny):
@@ -160,20 +160,33 @@ def test_access_blocks_are_population_weighted_means(tiny):
     np.testing.assert_allclose(np.sort(b["relative"]), expect / 1000 / study_mean, rtol=1e-12)
 
 
+def _legend(fmap: folium.Map) -> str:
+    import json
+
+    from equiserve.maps.legend import _Legend
+
+    box = next(c for c in fmap._children.values() if isinstance(c, _Legend))
+    return json.loads(box.payload.replace("<\\/", "</"))
+
+
 def test_legend_explains_colours_with_units(tiny):
     study, result, equity = tiny
     fmap = coverage_map(study, result, basemap=None, equity=equity)
-    html = fmap.get_root().render()
-    for text in ("Gaps: unserved people per 1 km block", "people", "places per 1,000 people",
-                 "the study mean", "Facilities (symbol per layer)", "No base map (offline)"):
-        assert text in html.replace("\\u00f7", "÷")
-    # every facility layer has its own symbol (shape and colour), shown in the legend too
+    legend = _legend(fmap)
+    for text in ("Gaps: unserved people per 1 km block", " people<", "places within the "
+                 "standard per 1,000 people", "× the study mean", "no place in reach",
+                 "Facilities (symbol per layer)", "No base map (offline)", "2SFCA"):
+        assert text.lower() in legend.lower(), text
+    # every facility layer has its own symbol, and the legend row of the layer shows it
+    rows = re.findall(r'<div class="eq-row">(<svg.*?</svg>)<span>(.*?)</span>', legend)
+    for name, lay in study.layers.items():
+        icon = overlays(fmap)[f"{name} ({len(lay):,})"].marker.icon.options["html"]
+        shape = re.search(r"<(circle|rect|polygon)[^>]*fill=\"(#[0-9a-f]{6})\"", icon)
+        row = next(svg for svg, label in rows if label.startswith(f"{name} ("))
+        assert f"<{shape.group(1)} " in row and f'fill="{shape.group(2)}"' in row
     icons = [overlays(fmap)[f"{n} ({len(lay):,})"].marker.icon.options["html"]
              for n, lay in study.layers.items()]
     assert len(set(icons)) == len(icons)
-    for icon in icons:
-        shape = re.search(r"<(circle|rect|polygon)[^>]*fill=\"(#[0-9a-f]{6})\"", icon)
-        assert shape and shape.group(2) in html
 
 
 def test_nice_numbers():
@@ -186,23 +199,37 @@ def test_nice_numbers():
 # escaping
 
 
-def test_names_from_files_are_escaped_everywhere(tiny, tmp_path):
-    study, result, equity = tiny
-    fac = study.layers["schools"].facilities
-    fac.loc[fac.index[0], "name"] = EVIL
-    regions = study.regions.gdf
-    old_region = regions.loc[regions.index[0], "region"]
-    regions.loc[regions.index[0], "region"] = EVIL
-    try:
-        fmap = coverage_map(study, result, basemap=None, equity=equity)
-        save_map(fmap, tmp_path / "map.html")
-        html = (tmp_path / "map.html").read_text(encoding="utf-8")
-        assert "<img src=x" not in html and "\\u003cimg src=x" not in html
-        # escaped once, then JSON-encoded by folium (& becomes \u0026)
-        assert html.count("\\u0026lt;img src=x onerror=alert(1)\\u0026gt;") >= 2
-        assert legend_html([]).count("<details") == 1
-    finally:
-        regions.loc[regions.index[0], "region"] = old_region
+def test_names_from_files_are_escaped_everywhere(tmp_path):
+    """Facility, region, subgroup (serves) and study names shaped like HTML reach the
+    map only escaped: in values, tooltip labels, layer names and the legend."""
+    from equiserve.siting.plan import plan_sites
+    from equiserve.testing import write_tiny_study
+
+    cfg = write_tiny_study(tmp_path / "in")
+    evil_sub = "kids<img src=y onerror=alert(2)>"
+    text = cfg.read_text(encoding="utf-8").replace("children_6_11", f'"{evil_sub}"', 1)
+    text = text.replace('serves = "children_6_11"', f"serves = '{evil_sub}'")
+    text = text.replace('name = "Tiny test study (synthetic)"', f"name = '{EVIL}'")
+    cfg.write_text(text, encoding="utf-8")
+    schools = pd.read_csv(cfg.parent / "schools.csv")
+    schools.loc[0, "name"] = EVIL
+    schools.to_csv(cfg.parent / "schools.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        study = Study.load(cfg)
+        result = study.coverage()
+        equity = study.equity(result)
+    plan = plan_sites(study, result, "schools", count=1, spacing_m=400, equity=equity)
+    fmap = coverage_map(study, result, basemap=None, equity=equity, plan=plan)
+    save_map(fmap, tmp_path / "map.html")
+    html = (tmp_path / "map.html").read_text(encoding="utf-8")
+    for raw in ("<img src=x", "<img src=y", "\\u003cimg src=x", "\\u003cimg src=y"):
+        assert raw not in html
+    # escaped once, then JSON-encoded by folium (& becomes \u0026): the study name (title)
+    # and the school name (tooltip value), the subgroup in labels and the legend
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # title element
+    assert html.count("\\u0026lt;img src=x onerror=alert(1)\\u0026gt;") >= 1
+    assert "kids\\u0026lt;img src=y" in html or "kids&lt;img src=y" in html
 
 
 def test_sites_appear_on_the_map(tiny):

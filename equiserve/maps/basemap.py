@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import html
 import os
 from dataclasses import dataclass, replace
 from urllib.parse import urlparse
@@ -49,10 +50,6 @@ class BaseMap:
         """Whether data must be shifted to GCJ-02 to line up with the tiles."""
         return self.crs == "GCJ-02"
 
-    def to_display(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """``gdf`` in longitude/latitude as drawn on this base map (GCJ-02 shifted if needed)."""
-        return to_display(gdf, self)
-
 
 PRESETS: dict[str, BaseMap | None] = {
     "osm": BaseMap("OpenStreetMap", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -72,8 +69,8 @@ PRESETS: dict[str, BaseMap | None] = {
 
 def resolve_basemap(tiles: str | None, tiles_crs: str | None = None,
                     attribution: str | None = None, key: str | None = None,
-                    key_env: str | None = None, where: str = "[map] tiles"
-                    ) -> BaseMap | None:
+                    key_env: str | None = None, where: str = "[map] tiles",
+                    require_key: bool = True) -> BaseMap | None:
     """The base map for a preset name or URL template (None: no tiles).
 
     Parameters
@@ -84,12 +81,16 @@ def resolve_basemap(tiles: str | None, tiles_crs: str | None = None,
         Datum of the tiles; required knowledge for custom URLs of Chinese providers
         (default WGS84 for URLs, the preset's own datum otherwise).
     attribution : str, optional
-        Credit line shown on the map (default: the preset's, or the URL's host).
+        Credit line shown on the map, as HTML (links allowed; it is the study author's own
+        text). Default: the preset's, or the URL's host.
     key, key_env : str, optional
         API key substituted for ``{key}`` in the URL, given directly or as the name of an
-        environment variable holding it (keeps keys out of study files).
+        environment variable holding it. This keeps keys out of study files, but the key
+        is in every map.html written with it (browsers must send it to the tile server).
     where : str
         How the setting is named in error messages.
+    require_key : bool
+        False checks everything but the key (for maps drawn without tiles).
     """
     if tiles is None:
         return None
@@ -101,7 +102,7 @@ def resolve_basemap(tiles: str | None, tiles_crs: str | None = None,
     elif value.startswith(("http://", "https://")) and all(
             p in value for p in ("{x}", "{y}", "{z}")):
         host = urlparse(value.replace("{s}", "a")).hostname or "custom tiles"
-        base = BaseMap("Custom base map", value, f"Base map: {host}",
+        base = BaseMap("Custom base map", value, f"Base map: {html.escape(host)}",
                        subdomains="abc" if "{s}" in value else "")
     else:
         raise ConfigError(f"{where} = {tiles!r} is not valid; expected one of "
@@ -115,7 +116,7 @@ def resolve_basemap(tiles: str | None, tiles_crs: str | None = None,
         base = replace(base, crs=crs)
     if attribution:
         base = replace(base, attribution=attribution)
-    if "{key}" in base.url:
+    if "{key}" in base.url and require_key:
         if key is None and key_env:
             key = os.environ.get(key_env)
             if not key:

@@ -46,6 +46,8 @@ CLOSED_COLOUR, OPENED_COLOUR = "#1a9850", "#d73027"
 MAX_ICON_MARKERS = 1500
 #: Layers with more facilities than this start hidden (toggle them in the layer control).
 MAX_SHOWN_MARKERS = 1000
+#: Plans with more candidates than this start with the candidates hidden.
+MAX_SHOWN_CANDIDATES = 3000
 #: With more overlays than this the layer control starts collapsed (hover to open it).
 MAX_OPEN_CONTROL = 12
 _DECIMALS = 5  # about 1 m in longitude/latitude
@@ -53,11 +55,12 @@ _ICON_PX = 16
 
 
 def basemap_from_config(cfg: MapConfig, tiles: str | None = None,
-                        tiles_crs: str | None = None) -> BaseMap | None:
+                        tiles_crs: str | None = None, require_key: bool = True
+                        ) -> BaseMap | None:
     """The base map a study's ``[map]`` table asks for (``tiles``/``tiles_crs`` override)."""
     return resolve_basemap(tiles if tiles is not None else cfg.tiles,
                            tiles_crs if tiles_crs is not None else cfg.tiles_crs,
-                           cfg.attribution, cfg.key, cfg.key_env)
+                           cfg.attribution, cfg.key, cfg.key_env, require_key=require_key)
 
 
 def _round_geoms(geoms: np.ndarray) -> np.ndarray:
@@ -167,8 +170,19 @@ def _add_geojson(fmap: folium.Map, gdf: gpd.GeoDataFrame, name: str, show: bool,
 
     return folium.GeoJson(
         gdf, name=escape(name), show=show, style_function=style_function,
-        tooltip=folium.GeoJsonTooltip(fields, aliases=aliases) if fields else None, **kw,
+        tooltip=_tooltip(fields, aliases) if fields else None, **kw,
     ).add_to(fmap)
+
+
+def _tooltip(fields: list[str], aliases: list[str]) -> folium.GeoJsonTooltip:
+    """A tooltip whose labels are escaped (they may hold names from study.toml); folium
+    inserts labels as HTML. Values must be escaped by the caller."""
+    return folium.GeoJsonTooltip(fields, aliases=[escape(a) for a in aliases])
+
+
+def _popup(fields: list[str], aliases: list[str]) -> folium.GeoJsonPopup:
+    """As :func:`_tooltip`, for a popup."""
+    return folium.GeoJsonPopup(fields, aliases=[escape(a) for a in aliases])
 
 
 def _ring(svg: str, size: int = 26) -> str:
@@ -193,7 +207,7 @@ class _MapBuilder:
         self.fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
         if base is not None:
             folium.TileLayer(base.url, name=escape(base.name), attr=base.attribution,
-                             max_zoom=base.max_zoom, subdomains=base.subdomains or "abc",
+                             max_zoom=base.max_zoom, subdomains=base.subdomains,
                              overlay=False, control=False).add_to(self.fmap)
         # leave room for the legend on the left
         self.fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(300, 10))
@@ -246,12 +260,14 @@ class _MapBuilder:
                 geometry=_round_geoms(b.geometry.values), layer=escape(name),
                 mean_to_nearest=["–" if pd.isna(v) else f"{v:,.1f}"
                                  for v in b["mean_to_nearest"]],
+                unserved=[f"{v:,.0f}" for v in b["unserved"]],
+                unreachable=[f"{v:,.0f}" for v in b["unreachable"]],
                 fill=[GAP_COLOURS[k] for k in cls])
             what = "time" if unit == "min" else "distance"
             _add_geojson(self.fmap, b, f"Gaps: {name} (beyond {layer.standard.describe()})",
                          i == 0, {"weight": 0, "fillOpacity": 0.7},
                          ["layer", "unserved", "unreachable", "mean_to_nearest"],
-                         ["Layer", f"Unserved {layer.serves or 'people'} (people)",
+                         ["Layer", f"Beyond the standard: {layer.serves or 'all'} (people)",
                           "No facility reachable (people)",
                           f"Mean {what} to the nearest, others ({unit})"])
         sec = LegendSection(f"Gaps: unserved people per {self.block_m / 1000:g} km block",
@@ -284,7 +300,8 @@ class _MapBuilder:
                          ["layer", "access_per_1000", "relative", "population"],
                          ["Layer", "Catchment access (places per 1,000 people)",
                           "Relative to the study mean (×)", "People counted (people)"])
-        sec = LegendSection("Access (catchment, 2SFCA): block ÷ study mean",
+        methods = "/".join(sorted({equity.access[n].method.upper() for n in names}))
+        sec = LegendSection(f"Access (catchment, {methods}): block ÷ study mean",
                             note="Places within the standard per 1,000 people, shared among "
                                  "all who can reach them")
         sec.add(swatch_svg(ACCESS_COLOURS[0], "#08306b", opacity=0.8), "no place in reach")
@@ -337,8 +354,8 @@ class _MapBuilder:
             folium.GeoJson(
                 pts, name=f"{escape(name)} ({len(pts):,})", marker=marker,
                 show=len(pts) <= MAX_SHOWN_MARKERS,
-                tooltip=folium.GeoJsonTooltip(["name", "facility_id", "capacity", "located_by"],
-                                              aliases=["Name", "Id", "Capacity", "Located by"]),
+                tooltip=_tooltip(["name", "facility_id", "capacity", "located_by"],
+                                 ["Name", "Id", "Capacity", "Located by"]),
             ).add_to(self.fmap)
             sec.add(symbol, f"{name} ({len(pts):,} facilities; standard "
                             f"{layer.standard.describe()})")
@@ -368,11 +385,11 @@ class _MapBuilder:
         if len(cands):
             folium.GeoJson(
                 cands, name=f"Candidates ({len(cands):,}; size = people gained)",
-                show=len(cands) <= 3000,
+                show=len(cands) <= MAX_SHOWN_CANDIDATES,
                 marker=folium.CircleMarker(radius=4, color="#555", fill=True,
                                            fill_color="#999", fill_opacity=0.5, weight=0.5),
                 style_function=lambda f: {"radius": f["properties"]["radius"]},
-                popup=folium.GeoJsonPopup(fields, aliases=aliases),
+                popup=_popup(fields, aliases),
             ).add_to(self.fmap)
         chosen = frame[sel]
         if len(chosen):
@@ -382,7 +399,7 @@ class _MapBuilder:
                 marker=folium.Marker(icon=folium.DivIcon(html=star, icon_size=(26, 26),
                                                          icon_anchor=(13, 13),
                                                          class_name="eq-icon")),
-                popup=folium.GeoJsonPopup(fields, aliases=aliases),
+                popup=_popup(fields, aliases),
             ).add_to(self.fmap)
         sec = LegendSection(f"New {plan.layer} sites ({plan.model})")
         sec.add(icon_svg("star", "#ffd400", 16), "chosen site (click for its gains)")
@@ -434,10 +451,9 @@ class _MapBuilder:
                     marker=folium.Marker(icon=folium.DivIcon(
                         html=html, icon_size=(26, 26), icon_anchor=(13, 13),
                         class_name="eq-icon")),
-                    popup=folium.GeoJsonPopup(
+                    popup=_popup(
                         ["name", "status", "placed_by", "precision", "region", "capacity"],
-                        aliases=["Name", "Status", "Placed by", "Precision", "Region",
-                                 "Capacity"]),
+                        ["Name", "Status", "Placed by", "Precision", "Region", "Capacity"]),
                 ).add_to(self.fmap)
                 sec.add(_ring(icon_svg(shape, colour, 12), 18),
                         f"new {name} (ringed; click for placement and precision)")
@@ -454,8 +470,7 @@ class _MapBuilder:
                     marker=folium.Marker(icon=folium.DivIcon(
                         html=cross, icon_size=(14, 14), icon_anchor=(7, 7),
                         class_name="eq-icon")),
-                    tooltip=folium.GeoJsonTooltip(["name", "facility_id"],
-                                                  aliases=["Closed by the plan", "Id"]),
+                    tooltip=_tooltip(["name", "facility_id"], ["Closed by the plan", "Id"]),
                 ).add_to(self.fmap)
                 sec.add(icon_svg("cross", "#444444", 12), f"{name} closed by the plan")
         sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8),

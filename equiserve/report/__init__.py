@@ -31,14 +31,13 @@ EQUITY_OUTPUTS = ("equity.csv", "equity_indices.csv", "lorenz.csv")
 
 def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLike[str],
                   progress: Progress | None = None, equity: EquityResult | None = None,
-                  offline: bool = False,
                   basemap: BaseMap | None | Literal["config"] = "config") -> dict[str, Path]:
     """Write every output of a coverage run into ``out_dir``, atomically.
 
     With ``equity`` (from :meth:`Study.equity`) also the scorecard files and columns. The
     map is self-contained (Leaflet inlined); its base map is ``basemap`` (default: the
-    study's ``[map]`` table); ``offline`` leaves the tiles out. summary.xlsx holds every
-    table of the run, one sheet each.
+    study's ``[map]`` table; None leaves the tiles out). summary.xlsx holds the summary,
+    scorecard, indices, regions and data-quality tables, one sheet each.
     Files are written to a temporary folder and moved into ``out_dir`` only when all of
     them are complete; on an error ``out_dir`` is left as it was.
     """
@@ -79,7 +78,7 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
                                          encoding="utf-8")
         step("writing map.html")
         fmap = coverage_map(study, result, service_areas=dissolved, equity=equity,
-                            basemap=None if offline else basemap)
+                            basemap=basemap)
         save_map(fmap, tmp / "map.html")
     names = OUTPUTS + (EQUITY_OUTPUTS if equity is not None else ())
     return {name: out / name for name in names}

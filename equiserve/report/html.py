@@ -166,13 +166,14 @@ def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -
             indices.append({**d, "label": MEASURE_TEXT[m], "mean": mean_txt})
         norm = study.config.layers[name].norm_per_1000
         if name in eq.access:
-            lorenz = _lorenz_chart(study, cov, eq.access[name].score, groups,
-                                   "catchment access")
+            lorenz, skipped = _lorenz_chart(study, cov, eq.access[name].score, groups,
+                                            "catchment access")
         else:
-            lorenz = _lorenz_chart(study, cov, cov.distance, groups, f"distance ({cov.unit})"
-                                   if cov.unit == "m" else f"travel time ({cov.unit})")
+            lorenz, skipped = _lorenz_chart(
+                study, cov, cov.distance, groups,
+                f"distance ({cov.unit})" if cov.unit == "m" else f"travel time ({cov.unit})")
         layers.append({
-            "lorenz": lorenz,
+            "lorenz": lorenz, "lorenz_skipped": skipped,
             "layer": name, "standard": layer.standard.describe(),
             "basis": layer.serves or "total population", "reading": eq.readings.get(name, ""),
             "rows": rows, "indices": indices, "capacity": name in eq.access,
@@ -213,17 +214,20 @@ def lorenz_gini(p: np.ndarray, share: np.ndarray) -> float:
     return float(1.0 - np.sum((p[1:] - p[:-1]) * (share[1:] + share[:-1])))
 
 
-def _lorenz_chart(study: Study, cov, x: np.ndarray, groups: list[str], measure: str) -> str:
-    """Lorenz curves of ``x`` for the study and each group, the Gini in the labels."""
-    curves = []
+def _lorenz_chart(study: Study, cov, x: np.ndarray, groups: list[str], measure: str
+                  ) -> tuple[str, list[str]]:
+    """Lorenz curves of ``x`` for the study and each group (the Gini in the labels), and
+    the groups left out because they have none of the measure (no Lorenz curve exists)."""
+    curves, skipped = [], []
     for g, colour, m in [("study", "#222222", np.ones(len(x), bool)),
                          *_group_masks(study, groups)]:
         keep = m & np.isfinite(x) & (cov.weights > 0)
         if not keep.any() or x[keep].sum() <= 0:
+            skipped.append(g)
             continue
         p, share = lorenz_curve(x[keep], cov.weights[keep])
         curves.append((f"{g} (Gini {lorenz_gini(p, share):.3f})", colour, p, share))
-    return lorenz_svg(curves, measure=measure) if curves else ""
+    return (lorenz_svg(curves, measure=measure) if curves else ""), skipped
 
 
 def before_after_chart(study: Study, levels, names, before, after,
@@ -280,7 +284,7 @@ def _scenario_context(res: ScenarioResult) -> dict:
 
 
 def _sites_context(study: Study, plan: SitesPlan) -> dict:
-    from equiserve.siting.plan import solution_frame
+    from equiserve.siting.plan import OBJECTIVE_TEXT, solution_frame
 
     sol = solution_frame(plan).iloc[0].to_dict()
     layer = study.layers[plan.layer]
@@ -290,6 +294,7 @@ def _sites_context(study: Study, plan: SitesPlan) -> dict:
     grp = summary[summary["level"].isin(["study", "group"])]
     return {
         "layer": plan.layer, "model": plan.model, "solution": sol,
+        "objective_text": OBJECTIVE_TEXT[plan.model],
         "standard": layer.standard.describe(), "basis": layer.serves or "total population",
         "rows": summary.to_dict("records"), "chosen": chosen.to_dict("records"),
         "top": gains.head(10).to_dict("records"),

@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 
 SITES_OUTPUTS = ("candidates.csv", "selected.gpkg", "sites_summary.csv", "sites_solution.csv",
                  "sites_map.html", "sites_report.html")
+#: What each model's objective counts (with its unit), for reports and the command line.
+OBJECTIVE_TEXT = {
+    "mclp": "people within the standard",
+    "lscp": "people within the standard",
+    "pmedian": "total people × distance to the nearest site",
+    "capacitated": "people with a place within the standard",
+    "maxmin": "worst group's coverage",
+}
 MODELS = ("mclp", "lscp", "pmedian", "capacitated", "maxmin")
 #: p-median costs are stored up to this many times the standard; farther = unassigned.
 PMEDIAN_REACH = 4.0
