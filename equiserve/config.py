@@ -69,6 +69,9 @@ class SourceSpec:
         A pandas query string selecting rows.
     osm_tags : dict or None
         OSM tags selecting features from an ``.osm`` file, as osmnx takes them.
+    more_paths : tuple of Path
+        Further files read the same way and appended (``source = ["a.osm", "b.osm"]``);
+        features repeated across overlapping OSM extracts are kept once.
     """
 
     path: Path
@@ -79,6 +82,12 @@ class SourceSpec:
     y_field: str | None = None
     filter: str | None = None
     osm_tags: dict[str, Any] | None = None
+    more_paths: tuple[Path, ...] = ()
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Every file of the source."""
+        return (self.path, *self.more_paths)
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,20 @@ class SubgroupSpec:
 
 
 @dataclass(frozen=True)
+class SettlementWeights:
+    """Census spreading weights from settlement points (towns, villages, subdistricts).
+
+    A cell's weight is its land area times ``floor`` plus the sum over the points of a
+    Gaussian of the distance (``sigma_m``): people concentrate around settlements, with a
+    thin spread elsewhere. A proxy for when no population grid exists.
+    """
+
+    source: SourceSpec
+    sigma_m: float = 2500.0
+    floor: float = 0.02
+
+
+@dataclass(frozen=True)
 class PopulationConfig:
     """The population source: a raster, a vector grid/points, or census totals per region."""
 
@@ -228,6 +251,7 @@ class PopulationConfig:
     value_field: str | None = None
     filter: str | None = None
     cell_size_m: float = 100.0
+    weights: SettlementWeights | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +266,7 @@ class NetworkConfig:
     snap_limit_m: float = 500.0
     service_area_width_m: float = 50.0
     cache: bool = True
+    more_sources: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -353,8 +378,18 @@ def parse_config(
 _SOURCE_KEYS = {"source", "source_layer", "crs", "x_field", "y_field", "filter", "osm_tags"}
 
 
+def _paths(v: _Validator, tbl: dict[str, Any], key: str) -> list[Path]:
+    """``source`` as one path or a non-empty list of paths."""
+    src = tbl.get("source")
+    if isinstance(src, list):
+        if not src or not all(isinstance(p, str) and p.strip() for p in src):
+            raise v.error(f"{key}.source", src, "a path or a non-empty list of paths")
+        return [v.path({"source": p}, "source", key) for p in src]
+    return [v.path(tbl, "source", key)]
+
+
 def _source(v: _Validator, tbl: dict[str, Any], key: str) -> SourceSpec:
-    path = v.path(tbl, "source", key)
+    path, *more = _paths(v, tbl, key)
     osm_tags = tbl.get("osm_tags")
     if osm_tags is not None:
         if not isinstance(osm_tags, dict) or not osm_tags:
@@ -379,6 +414,7 @@ def _source(v: _Validator, tbl: dict[str, Any], key: str) -> SourceSpec:
         y_field=v.string(tbl, "y_field", key, default=None),
         filter=v.string(tbl, "filter", key, default=None),
         osm_tags=osm_tags,
+        more_paths=tuple(more),
     )
 
 
@@ -412,10 +448,11 @@ def _network(v: _Validator, tbl: dict[str, Any]) -> NetworkConfig:
     v.keys(tbl, key, {"source", "walk_speed_kmh", "ferry_speed_kmh", "ferry_headway_min",
                       "ferry_wait_min", "snap_limit_m", "service_area_width_m", "cache"},
            required={"source"})
-    path = v.path(tbl, "source", key)
-    if not path.name.lower().endswith((".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml")):
-        raise v.error("network.source", str(path.name),
-                      "an OpenStreetMap file: .osm, .osm.bz2 or .osm.pbf")
+    path, *more = _paths(v, tbl, key)
+    for p in (path, *more):
+        if not p.name.lower().endswith((".osm", ".osm.bz2", ".osm.pbf", ".pbf", ".xml")):
+            raise v.error("network.source", str(p.name),
+                          "an OpenStreetMap file (.osm, .osm.bz2 or .osm.pbf) or a list of them")
     d = NetworkConfig(path)
     return NetworkConfig(
         source=path,
@@ -429,6 +466,7 @@ def _network(v: _Validator, tbl: dict[str, Any]) -> NetworkConfig:
         service_area_width_m=v.number(tbl, "service_area_width_m", key,
                                       d.service_area_width_m, positive=True),
         cache=v.boolean(tbl, "cache", key, default=True),
+        more_sources=tuple(more),
     )
 
 
@@ -506,6 +544,17 @@ def _life_circle(v: _Validator, tbl: dict[str, Any], layers: dict[str, LayerConf
                             layers=tuple(dict.fromkeys(names)))
 
 
+def _settlement_weights(v: _Validator, tbl: dict[str, Any]) -> SettlementWeights:
+    key = "population.weights"
+    v.keys(tbl, key, _SOURCE_KEYS - {"osm_tags"} | {"sigma_m", "floor"}, required={"source"})
+    floor = v.number(tbl, "floor", key, default=0.02)
+    if floor < 0:
+        raise v.error(f"{key}.floor", floor, "a number >= 0")
+    return SettlementWeights(
+        source=_source(v, {k: tbl[k] for k in tbl if k not in ("sigma_m", "floor")}, key),
+        sigma_m=v.number(tbl, "sigma_m", key, default=2500.0, positive=True), floor=floor)
+
+
 def _map(v: _Validator, tbl: dict[str, Any]) -> MapConfig:
     v.keys(tbl, "map", {"tiles", "tiles_crs", "attribution", "key", "key_env", "gap_block_m"})
     return MapConfig(
@@ -565,7 +614,7 @@ def _population(v: _Validator, tbl: dict[str, Any]) -> PopulationConfig:
                required={"source", "count_field"})
     else:
         v.keys(tbl, key, common | {"table", "key_field", "region_key_field", "value_field",
-                                   "filter", "cell_size_m"},
+                                   "filter", "cell_size_m", "weights"},
                required={"table", "key_field", "region_key_field", "value_field"})
     subgroups = {}
     sub_tbl = v.table(tbl, "subgroups", key, required=False)
@@ -597,6 +646,8 @@ def _population(v: _Validator, tbl: dict[str, Any]) -> PopulationConfig:
             value_field=v.string(tbl, "value_field", key),
             filter=v.string(tbl, "filter", key, default=None),
             cell_size_m=v.number(tbl, "cell_size_m", key, default=100.0, positive=True),
+            weights=_settlement_weights(v, v.table(tbl, "weights", key))
+            if "weights" in tbl else None,
         )
     return PopulationConfig(
         type=ptype,

@@ -152,7 +152,7 @@ class Study:
         for mode in modes:
             step(f"network: {mode}")
             net = network_from_osm(ncfg.source, mode, crs=self.crs, options=opts,
-                                   cache=ncfg.cache)
+                                   cache=ncfg.cache, more_paths=ncfg.more_sources)
             self.networks[mode] = net
             step(f"snapping cells: {mode}")
             snap = net.snap(pop.x, pop.y, limit_m=ncfg.snap_limit_m, land=land)

@@ -189,7 +189,10 @@ def _access_points(gdf: gpd.GeoDataFrame, cfg: LayerConfig, notes: Notes
 def _osm_entrances(polys: gpd.GeoDataFrame, cfg: LayerConfig, notes: Notes
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OSM ``entrance=*`` nodes on the outline of each polygon: (x, y, row in polys)."""
-    lon, lat = osm_tagged_nodes(cfg.source.path, "entrance")
+    found = [osm_tagged_nodes(p, "entrance") for p in cfg.source.paths]
+    lon, lat = np.unique(np.column_stack([np.concatenate([f[0] for f in found]),
+                                          np.concatenate([f[1] for f in found])]),
+                         axis=0).T  # overlapping extracts repeat nodes
     if not len(lon):
         return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
     ents = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(polys.crs).values

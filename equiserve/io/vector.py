@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,6 +46,8 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
         The features with a CRS set (WGS84 when the source was GCJ-02 or BD-09).
     """
     notes = Notes() if notes is None else notes
+    if spec.more_paths:
+        return _read_many(spec, notes)
     path = spec.path
     where = f"[{spec.key}] source"
     if not path.exists():
@@ -64,6 +67,22 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
     gdf = _clean_geometries(gdf, spec, notes)
     if spec.filter:
         gdf = apply_filter(gdf, spec.filter, f"[{spec.key}] filter", path)
+    return gdf
+
+
+def _read_many(spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
+    """Read every file of a multi-file source and append them (one CRS: the first's)."""
+    frames = [read_vector(replace(spec, path=p, more_paths=()), notes) for p in spec.paths]
+    crs = frames[0].crs
+    gdf = pd.concat([f.to_crs(crs) for f in frames if len(f)] or frames[:1],
+                    ignore_index=True)
+    gdf = gpd.GeoDataFrame(gdf, geometry="geometry", crs=crs)
+    if "osm_id" in gdf.columns:
+        dup = gdf["osm_id"].duplicated()
+        if dup.any():
+            notes.info(spec.key, f"{int(dup.sum())} feature(s) appear in more than one of the "
+                       f"{len(spec.paths)} OSM files (overlapping extracts) and are kept once")
+            gdf = gdf[~dup].reset_index(drop=True)
     return gdf
 
 

@@ -244,7 +244,8 @@ class _MapBuilder:
             sec.add(swatch_svg(colour_of[g], colour_of[g], opacity=0.3), str(g))
         self.legend.append(sec)
 
-    def add_gaps(self) -> None:
+    def add_gaps(self, shown: str | None = None) -> None:
+        """Gap blocks per layer; only ``shown`` (default: the first layer) starts visible."""
         blocks = {name: self.display(gap_blocks(self.study, self.result, name, self.block_m))
                   for name in self.layers}
         blocks = {k: b for k, b in blocks.items() if len(b)}
@@ -252,7 +253,8 @@ class _MapBuilder:
             return
         edges = gap_edges(np.concatenate([b["unserved"].to_numpy() for b in blocks.values()]))
         labels = _class_labels(edges)
-        for i, (name, b) in enumerate(blocks.items()):
+        shown = shown if shown in blocks else next(iter(blocks))
+        for name, b in blocks.items():
             layer, unit = self.study.layers[name], self.result.layers[name].unit
             cls = np.clip(np.searchsorted(edges, b["unserved"], side="right") - 1, 0,
                           len(GAP_COLOURS) - 1)
@@ -265,7 +267,7 @@ class _MapBuilder:
                 fill=[GAP_COLOURS[k] for k in cls])
             what = "time" if unit == "min" else "distance"
             _add_geojson(self.fmap, b, f"Gaps: {name} (beyond {layer.standard.describe()})",
-                         i == 0, {"weight": 0, "fillOpacity": 0.7},
+                         name == shown, {"weight": 0, "fillOpacity": 0.7},
                          ["layer", "unserved", "unreachable", "mean_to_nearest"],
                          ["Layer", f"Beyond the standard: {layer.serves or 'all'} (people)",
                           "No facility reachable (people)",
@@ -532,7 +534,7 @@ def coverage_map(study: Study, result: CoverageResult, *,
     names = list(layers) if layers is not None else list(study.layers)
     b = _MapBuilder(study, result, base, block_m or study.config.map.gap_block_m, names)
     b.add_regions()
-    b.add_gaps()
+    b.add_gaps(scenario.changed_layers[0] if scenario and scenario.changed_layers else None)
     if equity is not None:
         b.add_access(equity)
     if service_areas is not None:

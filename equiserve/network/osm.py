@@ -170,7 +170,8 @@ def cache_dir() -> Path:
 
 def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
                      crs: pyproj.CRS | str | int | None = None,
-                     options: BuildOptions | None = None, cache: bool = True) -> Network:
+                     options: BuildOptions | None = None, cache: bool = True,
+                     more_paths: tuple[str | os.PathLike[str], ...] = ()) -> Network:
     """Build (or load from the cache) the network of one mode from an OSM file.
 
     Parameters
@@ -185,17 +186,23 @@ def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
     cache : bool
         Load/save the built network under :func:`cache_dir`, keyed by the file's content
         hash and the build options.
+    more_paths : tuple of path-like
+        Further OSM files (e.g. neighbouring or overlapping extracts) merged in: OSM ids
+        are shared, so a way in two files is read once and ways meet at common nodes.
     """
     path = Path(path)
+    paths = [path, *map(Path, more_paths)]
     if mode not in MODES:
         raise DataError(f"network mode {mode!r} is not supported; use one of {', '.join(MODES)}")
-    if not path.is_file():
-        raise DataError(f"[network] source: file not found: {path}")
+    for p in paths:
+        if not p.is_file():
+            raise DataError(f"[network] source: file not found: {p}")
     opts = BuildOptions(**{**asdict(options or BuildOptions()), "mode": mode})
     key = None
     if cache:
         crs_key = None if crs is None else pyproj.CRS.from_user_input(crs).to_wkt()
-        payload = json.dumps({"file": file_hash(path), "opts": asdict(opts), "crs": crs_key,
+        files = file_hash(path) if len(paths) == 1 else [file_hash(p) for p in paths]
+        payload = json.dumps({"file": files, "opts": asdict(opts), "crs": crs_key,
                               "version": BUILD_VERSION}, sort_keys=True)
         key = hashlib.sha256(payload.encode()).hexdigest()[:24]
         cached = cache_dir() / f"network-{key}.npz"
@@ -206,7 +213,7 @@ def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
                 return net
             except Exception:  # a damaged cache file is rebuilt
                 cached.unlink(missing_ok=True)
-    net = _build(path, opts, crs)
+    net = _build(paths, opts, crs)
     if key is not None:
         target = cache_dir() / f"network-{key}.npz"
         try:
@@ -250,10 +257,17 @@ def _read_ways(path: Path) -> list[tuple[int, dict[str, str], list[int], list[fl
     return ways
 
 
-def _build(path: Path, opts: BuildOptions, crs: pyproj.CRS | str | int | None) -> Network:
+def _build(paths: list[Path], opts: BuildOptions, crs: pyproj.CRS | str | int | None
+           ) -> Network:
     from equiserve.geo import utm_crs_for
 
-    ways = _read_ways(path)
+    ways, seen = [], set()
+    for p in paths:
+        for way in _read_ways(p):
+            if way[0] not in seen:  # a way in two overlapping extracts counts once
+                seen.add(way[0])
+                ways.append(way)
+    path = paths[0]
     n_highway = sum(1 for w in ways if "highway" in w[1])
     accept = _walkable if opts.mode == "walk" else _drivable
     walk_mps = opts.walk_speed_kmh / 3.6
@@ -343,8 +357,8 @@ def _build(path: Path, opts: BuildOptions, crs: pyproj.CRS | str | int | None) -
         time_fwd_s=np.concatenate([t_fwd, f_time]), time_bwd_s=np.concatenate([t_bwd, f_time]),
         is_ferry=np.concatenate([np.zeros(len(u), bool), np.ones(len(fu), bool)]),
         crs=crs, mode=opts.mode, node_id=ids, access_speed_mps=walk_mps,
-        info={"source": str(path), "highway_ways": n_highway, "ways_used": used_ways,
-              "ferry_routes": len(fu)},
+        info={"source": ", ".join(map(str, paths)), "highway_ways": n_highway,
+              "ways_used": used_ways, "ferry_routes": len(fu)},
     )
     return net
 

@@ -58,6 +58,14 @@ def _find(layer: FacilityLayer, ident: str | None, name: str | None, what: str) 
     return rows
 
 
+def _in_baseline(name: str, matched: str, existing: set[str]) -> bool:
+    """Whether the layer already has this facility: its name, the gazetteer's name for it,
+    or an existing name containing it (中山大学附属中学 in 珠海市中山大学附属中学)."""
+    wanted = {normalise(name), normalise(matched)}
+    short = len(normalise(name)) < 4  # "Core" must not match "Core Primary"
+    return bool(wanted & existing) or (not short and any(normalise(name) in e for e in existing))
+
+
 def _lonlat(spec: AddSpec) -> tuple[float, float]:
     """WGS84 lon/lat of an add given by coordinates in any supported CRS."""
     pt = shapely.points(spec.x, spec.y)
@@ -136,7 +144,7 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
                 continue
             row.update({"matched_name": match.name, "lon": match.lon, "lat": match.lat,
                         "precision": match.precision})
-            if normalise(spec.name) in existing_names:
+            if _in_baseline(spec.name, match.name, existing_names):
                 rows.append({**row, "status": EXISTS,
                              "note": "a facility of this name is already in the baseline "
                                      "data; not added twice" + (f"; {spec.note}"

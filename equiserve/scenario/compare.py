@@ -91,6 +91,8 @@ def track_targets(scenario: ScenarioConfig, changes: pd.DataFrame,
         if t.layer is None or t.layer not in layers:
             why = ("no study layer measures it" if t.layer is None
                    else f"the study has no layer {t.layer!r}")
+            if t.note:
+                why += f" ({t.note})"
             rows.append({"label": t.label, "layer": t.layer, "region": t.region,
                          "unit": t.unit, "targeted": t.count, "placed": np.nan,
                          "placed_at_proxy": np.nan, "already_in_baseline": np.nan,
@@ -115,7 +117,8 @@ def track_targets(scenario: ScenarioConfig, changes: pd.DataFrame,
         rows.append({"label": t.label, "layer": t.layer, "region": t.region, "unit": t.unit,
                      "targeted": t.count, "placed": placed, "placed_at_proxy": proxy,
                      "already_in_baseline": exists, "unplaced": unplaced, "missing": missing,
-                     "status": status, "source": t.source})
+                     "status": status + (f" ({t.note})" if t.note else ""),
+                     "source": t.source})
     return pd.DataFrame(rows, columns=["label", "layer", "region", "unit", "targeted",
                                        "placed", "placed_at_proxy", "already_in_baseline",
                                        "unplaced", "missing", "status", "source"])

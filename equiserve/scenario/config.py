@@ -113,6 +113,7 @@ class TargetSpec:
     region: str | None = None
     unit: str = "facilities"
     source: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def parse_scenario(data: dict[str, Any], base_dir: str | os.PathLike[str] = ".",
     targets = []
     for i, t in enumerate(_entries(v, data, "target")):
         where = f"target[{i}]"
-        v.keys(t, where, {"label", "layer", "count", "region", "unit", "source"},
+        v.keys(t, where, {"label", "layer", "count", "region", "unit", "source", "note"},
                required={"label", "count"})
         count = v.number(t, "count", where, positive=True)
         targets.append(TargetSpec(
@@ -254,7 +255,8 @@ def parse_scenario(data: dict[str, Any], base_dir: str | os.PathLike[str] = ".",
             layer=v.string(t, "layer", where, default=None),
             region=v.string(t, "region", where, default=None),
             unit=v.string(t, "unit", where, default="facilities"),
-            source=v.string(t, "source", where, default=None)))
+            source=v.string(t, "source", where, default=None),
+            note=v.string(t, "note", where, default=None)))
 
     return ScenarioConfig(
         name=v.string(sc, "name", "scenario"),

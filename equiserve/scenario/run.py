@@ -54,7 +54,10 @@ class ScenarioResult:
     @property
     def changed_layers(self) -> list[str]:
         """Layers whose facilities or capacities the plan changes (in study order)."""
-        touched = set(self.changes.loc[self.changes["status"] != "unplaced", "layer"])
+        from equiserve.scenario.apply import PLACED, PROXY
+
+        moved = self.changes["status"].isin([PLACED, PROXY, "removed", "changed"])
+        touched = set(self.changes.loc[moved, "layer"])
         return [n for n in self.plan.layers if n in touched]
 
 
