@@ -30,6 +30,21 @@ def zhuhai_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def zhuhai_example(zhuhai_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of examples/zhuhai (the project's own small files: study.toml, plan2017.toml,
+    census_2020.csv) whose paths to the shared data point at the ``zhuhai_data`` folder,
+    wherever it is. Returns the folder."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "zhuhai"
+    folder = tmp_path_factory.mktemp("zhuhai_example")
+    for f in example.iterdir():
+        if f.suffix in (".toml", ".csv"):
+            text = f.read_text(encoding="utf-8").replace("../../../shared/data/zhuhai",
+                                                         zhuhai_data.as_posix())
+            (folder / f.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output folder of one ``equiserve demo`` run through the CLI, shared by tests."""
     from typer.testing import CliRunner

@@ -27,22 +27,11 @@ ISLANDS_2020 = 4_929  # 万山海洋开发试验区
 XIANGZHOU_WHOLE_2020 = 1_384_317  # derived whole-district row
 
 
-def example_copy(zhuhai_data: Path, folder: Path) -> Path:
-    """examples/zhuhai (the project's own small files) in ``folder``, its paths to the
-    shared data pointed at the fixture's folder; returns the study.toml."""
-    for f in EXAMPLE.parent.iterdir():
-        if f.suffix in (".toml", ".csv"):
-            text = f.read_text(encoding="utf-8")
-            (folder / f.name).write_text(text.replace("../../../shared/data/zhuhai",
-                                                      zhuhai_data.as_posix()), encoding="utf-8")
-    return folder / "study.toml"
-
-
 @pytest.fixture(scope="module")
-def zhuhai_run(zhuhai_data, tmp_path_factory) -> Path:
+def zhuhai_run(zhuhai_example, tmp_path_factory) -> Path:
     """Run examples/zhuhai/study.toml with its data paths pointed at the fixture's folder."""
     folder = tmp_path_factory.mktemp("zhuhai")
-    config = example_copy(zhuhai_data, folder)
+    config = zhuhai_example / "study.toml"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         run_report(config, folder / "out")
@@ -186,17 +175,15 @@ PLAN = EXAMPLE.parent / "plan2017.toml"
 
 
 @pytest.fixture(scope="module")
-def plan_run(zhuhai_data, tmp_path_factory) -> Path:
+def plan_run(zhuhai_example, tmp_path_factory) -> Path:
     """`equiserve scenario` on the Zhuhai study with the 2017 plan, through the CLI."""
     from typer.testing import CliRunner
 
     from equiserve.cli import app
 
-    folder = tmp_path_factory.mktemp("plan2017")
-    config = example_copy(zhuhai_data, folder)
-    out = folder / "out"
-    r = CliRunner().invoke(app, ["scenario", str(config), "--plan",
-                                 str(folder / "plan2017.toml"), "--out", str(out),
+    out = tmp_path_factory.mktemp("plan2017") / "out"
+    r = CliRunner().invoke(app, ["scenario", str(zhuhai_example / "study.toml"), "--plan",
+                                 str(zhuhai_example / "plan2017.toml"), "--out", str(out),
                                  "--offline"])
     assert r.exit_code == 0, r.output
     return out

@@ -224,6 +224,16 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
                             "removals")
         plan.snap_layer(name)
     changes = pd.DataFrame(rows).reindex(columns=CHANGE_COLUMNS)
+    where = changes["region"].isna() & changes["lon"].notna()  # e.g. already in baseline
+    if where.any():
+        pts = gpd.GeoSeries(gpd.points_from_xy(changes.loc[where, "lon"],
+                                               changes.loc[where, "lat"]),
+                            crs=4326).to_crs(study.crs)
+        r = study.regions.locate(pts.x.to_numpy(), pts.y.to_numpy())
+        changes.loc[where, "region"] = np.where(r >= 0, study.regions.names[np.maximum(r, 0)],
+                                                None)
+        changes.loc[where, "group"] = np.where(r >= 0, study.regions.groups[np.maximum(r, 0)],
+                                               None)
     unplaced = changes[changes["status"] == UNPLACED]
     if len(unplaced):
         notes.warn("scenario", f"{len(unplaced)} planned facilit"
