@@ -352,3 +352,25 @@ def test_osm_file_with_no_matching_features_is_empty(tmp_path):
         "</osm>\n", encoding="utf-8")
     gdf = _read(_spec(path, osm_tags={"amenity": ["school"]}))
     assert len(gdf) == 0
+
+
+def test_several_osm_files_are_read_as_one_source(tmp_path):
+    """Overlapping extracts: a school in both files is kept once, the others appended."""
+    def osm(nodes):
+        body = "".join(f'<node id="{i}" lat="{lat}" lon="{lon}" version="1">'
+                       f'<tag k="amenity" v="school"/><tag k="name" v="{name}"/></node>\n'
+                       for i, lon, lat, name in nodes)
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n{body}</osm>\n'
+
+    (tmp_path / "a.osm").write_text(osm([(1, 113.50, 22.20, "A"), (2, 113.51, 22.21, "Both")]),
+                                    encoding="utf-8")
+    (tmp_path / "b.osm").write_text(osm([(2, 113.51, 22.21, "Both"), (3, 113.52, 22.22, "B")]),
+                                    encoding="utf-8")
+    spec = _spec(tmp_path / "a.osm", osm_tags={"amenity": ["school"]})
+    from dataclasses import replace
+
+    notes = Notes()
+    gdf = read_vector(replace(spec, more_paths=(tmp_path / "b.osm",)), notes)
+    assert sorted(gdf["name"]) == ["A", "B", "Both"]
+    assert gdf["osm_id"].is_unique
+    assert any("appear in more than one of the 2 OSM files" in n.message for n in notes)

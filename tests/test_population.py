@@ -529,3 +529,61 @@ def test_census_table_keys_as_floats_match_integer_region_codes(tmp_path):
                            filter="adcode == adcode", cell_size_m=500.0)
     grid = load_population(cfg, reg)
     np.testing.assert_allclose(np.bincount(grid.region, grid.population), [10.0, 20.0])
+
+
+def test_settlement_weights_conserve_totals_and_follow_the_points(regions):
+    from equiserve.population.sources import settlement_weights
+
+    totals = np.array([1000.0, 2500.0, 37.0])
+    core = regions.gdf.geometry.iloc[0]
+    town = np.array([[core.bounds[0] + 150.0, core.bounds[1] + 150.0]])  # SW corner of Core
+    sigma, floor = 400.0, 0.05
+    grid = population_from_census(regions, totals, cell_size_m=100.0,
+                                  weights=settlement_weights(town, sigma, floor),
+                                  notes=Notes())
+    np.testing.assert_allclose(np.bincount(grid.region, grid.population, minlength=3), totals,
+                               rtol=1e-12)
+    # Core: people per cell proportional to floor + Gaussian of the distance to the town
+    mine = grid.region == 0
+    d2 = (grid.x[mine] - town[0, 0]) ** 2 + (grid.y[mine] - town[0, 1]) ** 2
+    # points beyond 5 sigma are ignored by design (each would add < 4e-6)
+    expect = floor + np.where(d2 <= (5 * sigma) ** 2, np.exp(-d2 / (2 * sigma ** 2)), 0.0)
+    np.testing.assert_allclose(grid.population[mine], totals[0] * expect / expect.sum(),
+                               rtol=1e-9)
+    # a region far from every point falls back to uniform density (the floor)
+    isle = grid.region == 2
+    np.testing.assert_allclose(grid.population[isle], grid.population[isle].mean(), rtol=1e-6)
+
+
+def test_settlement_weights_from_the_config(tmp_path):
+    from equiserve.config import load_config
+    from equiserve.population import load_population
+    from equiserve.testing import write_tiny_study
+
+    cfg_path = write_tiny_study(tmp_path)
+    pd.DataFrame({"name": ["Core town", "Nowhere"], "kind": ["town", "farm"],
+                  "lon": [113.14, 113.0], "lat": [22.235, 22.0]}).to_csv(
+        tmp_path / "towns.csv", index=False)
+    pd.DataFrame({"code": ["C1", "F1", "I1"], "people": [5000, 3000, 100]}).to_csv(
+        tmp_path / "census.csv", index=False)
+    text = cfg_path.read_text(encoding="utf-8")
+    start, end = text.index("[population]"), text.index("[layers.schools]")
+    text = text[:start] + (
+        '[population]\ntype = "census"\ntable = "census.csv"\nkey_field = "code"\n'
+        'region_key_field = "code"\nvalue_field = "people"\ncell_size_m = 100\n'
+        '[population.weights]\nsource = "towns.csv"\nx_field = "lon"\ny_field = "lat"\n'
+        'crs = "EPSG:4326"\nfilter = "kind == \'town\'"\nsigma_m = 300\n\n') + text[end:]
+    cfg_path.write_text(text.replace('serves = "children_6_11"\n', ""), encoding="utf-8")
+    cfg = load_config(cfg_path)
+    assert cfg.population.weights.sigma_m == 300 and cfg.population.weights.floor == 0.02
+    from equiserve.regions import load_regions
+
+    notes = Notes()
+    reg = load_regions(cfg.regions, None, notes)
+    grid = load_population(cfg.population, reg, notes)
+    assert grid.total == pytest.approx(8100)
+    assert any("1 settlement points of towns.csv" in n.message for n in notes)
+    core = grid.region == 0
+    town = gpd.GeoSeries.from_xy([113.14], [22.235], crs=4326).to_crs(reg.crs).iloc[0]
+    near = np.hypot(grid.x - town.x, grid.y - town.y) < 200
+    assert grid.population[core & near].mean() > 5 * grid.population[core & ~near].mean()
