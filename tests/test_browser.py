@@ -515,3 +515,47 @@ def test_sites_map_and_report_in_a_browser(browser: Browser, report_out: Path, t
             summary = pd.read_csv(out / "sites_summary.csv")
             study = summary[summary["level"] == "study"].iloc[0]
             assert f"{study['coverage_after_pct']:.1f}" in text
+
+
+def test_scenario_map_and_report_in_a_browser(browser: Browser, tmp_path: Path):
+    """The plan's map shows its new facilities and the gaps they close; the report's
+    target table holds scenario_targets.csv."""
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+    from equiserve.testing import write_tiny_study
+
+    cfg = write_tiny_study(tmp_path / "in")
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[scenario]\nname = "Two schools"\n'
+                    '[[add]]\nlayer = "schools"\nname = "West School"\nlon = 113.112\n'
+                    'lat = 22.246\ncapacity = 400\n'
+                    '[[add]]\nlayer = "schools"\nname = "Isle School"\nx = 724300\n'
+                    'y = 2460300\ncrs = "EPSG:32649"\n'
+                    '[[target]]\nlabel = "new schools"\nlayer = "schools"\ncount = 3\n',
+                    encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["scenario", str(cfg), "--plan", str(plan), "--out", str(out),
+                                 "--offline"])
+    assert r.exit_code == 0, r.output
+    with StaticServer(out) as server:
+        with browser.open(server.url("scenario_map.html"), wait_for=MAP_JS, timeout=20) as page:
+            _assert_local_and_clean(page, server)
+            counts = page.evaluate(f"""(() => {{
+                const o = {OVERLAYS_JS}, out = {{}};
+                for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
+                return out; }})()""")
+            assert counts["Plan: new schools (2)"] == 2
+            assert counts["Plan: gaps closed, schools"] > 0
+            page.screenshot(tmp_path / "scenario_map.png")
+        with browser.open(server.url("scenario_report.html")) as page:
+            _assert_local_and_clean(page, server)
+            row = page.evaluate("""(() => {
+                const h = [...document.querySelectorAll('h3')]
+                    .find(h => h.textContent.trim() === 'Targets');
+                let t = h.nextElementSibling;
+                while (t.tagName !== 'TABLE') t = t.nextElementSibling;
+                return [...t.rows[1].cells].map(c => c.textContent.trim()); })()""")
+            targets = pd.read_csv(out / "scenario_targets.csv").iloc[0]
+            assert row[0] == "new schools" and row[4] == f"{targets['placed']:.3g}"
+            assert row[-1] == targets["status"] == "short by 1"
