@@ -173,8 +173,6 @@ def _read_exclusions(path: Path):
     return read_vector(SourceSpec(path=Path(path).expanduser().resolve(), key="exclude"))
 
 
-
-
 @app.command()
 def sites(
     config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],

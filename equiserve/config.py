@@ -379,13 +379,26 @@ _SOURCE_KEYS = {"source", "source_layer", "crs", "x_field", "y_field", "filter",
 
 
 def _paths(v: _Validator, tbl: dict[str, Any], key: str) -> list[Path]:
-    """``source`` as one path or a non-empty list of paths."""
+    """``source`` as one path, a non-empty list of paths, or a pattern (``osm/*.osm``,
+    expanded in sorted order; a pattern matching nothing is an error)."""
     src = tbl.get("source")
     if isinstance(src, list):
         if not src or not all(isinstance(p, str) and p.strip() for p in src):
             raise v.error(f"{key}.source", src, "a path or a non-empty list of paths")
-        return [v.path({"source": p}, "source", key) for p in src]
-    return [v.path(tbl, "source", key)]
+        paths = [v.path({"source": p}, "source", key) for p in src]
+    else:
+        paths = [v.path(tbl, "source", key)]
+    out = []
+    for p in paths:
+        if any(c in p.name for c in "*?["):
+            found = sorted(p.parent.glob(p.name))
+            if not found:
+                raise ConfigError(f"{v.origin}: {key}.source pattern {str(p)!r} matches no "
+                                  "file")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
 
 
 def _source(v: _Validator, tbl: dict[str, Any], key: str) -> SourceSpec:
@@ -548,8 +561,9 @@ def _settlement_weights(v: _Validator, tbl: dict[str, Any]) -> SettlementWeights
     key = "population.weights"
     v.keys(tbl, key, _SOURCE_KEYS - {"osm_tags"} | {"sigma_m", "floor"}, required={"source"})
     floor = v.number(tbl, "floor", key, default=0.02)
-    if floor < 0:
-        raise v.error(f"{key}.floor", floor, "a number >= 0")
+    if floor <= 0:
+        raise v.error(f"{key}.floor", floor, "a number greater than 0 (the density far from "
+                      "every point; 0 would leave regions without a point empty)")
     return SettlementWeights(
         source=_source(v, {k: tbl[k] for k in tbl if k not in ("sigma_m", "floor")}, key),
         sigma_m=v.number(tbl, "sigma_m", key, default=2500.0, positive=True), floor=floor)
@@ -609,6 +623,9 @@ def _population(v: _Validator, tbl: dict[str, Any]) -> PopulationConfig:
     common = {"type", "subgroups"}
     if ptype == "raster":
         v.keys(tbl, key, common | {"source", "band", "crs"}, required={"source"})
+        if isinstance(tbl["source"], list) or any(c in str(tbl["source"]) for c in "*?["):
+            raise v.error("population.source", tbl["source"],
+                          "one raster file (mosaic several first, e.g. gdal_merge.py)")
     elif ptype == "vector":
         v.keys(tbl, key, common | _SOURCE_KEYS - {"osm_tags"} | {"count_field"},
                required={"source", "count_field"})

@@ -172,3 +172,33 @@ def test_invalid_toml_and_missing_file(tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_sources_may_be_lists_or_patterns(tmp_path):
+    for name in ("b.gpkg", "a.gpkg", "c.csv"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    cfg = parse_config(with_("layers.parks.source", "*.gpkg"), tmp_path)
+    spec = cfg.layers["parks"].source
+    assert [p.name for p in spec.paths] == ["a.gpkg", "b.gpkg"]  # sorted
+    cfg = parse_config(with_("layers.parks.source", ["c.csv", "a.gpkg"]), tmp_path)
+    assert [p.name for p in cfg.layers["parks"].source.paths] == ["c.csv", "a.gpkg"]
+    with pytest.raises(ConfigError, match=r"pattern .*\*\.shp' matches no file"):
+        parse_config(with_("layers.parks.source", "*.shp"), tmp_path)
+    with pytest.raises(ConfigError, match="a path or a non-empty list of paths"):
+        parse_config(with_("layers.parks.source", []), tmp_path)
+    with pytest.raises(ConfigError, match="one raster file"):
+        parse_config(with_("population.source", ["a.tif", "b.tif"]), tmp_path)
+
+
+def test_settlement_weights_and_region_split_validate(tmp_path):
+    census = {"type": "census", "table": "c.csv", "key_field": "k", "region_key_field": "k",
+              "value_field": "v"}
+    data = with_("population", census | {"weights": {"source": "towns.csv", "floor": 0}})
+    with pytest.raises(ConfigError, match="floor = 0.0 is not valid; expected a number greater"):
+        parse_config(data, tmp_path)
+    data = with_("regions.split", [{"region": "A", "name": "B", "group": "island"}])
+    with pytest.raises(ConfigError, match=r"regions.split\[0\]\] is missing.*min_distance_m"):
+        parse_config(data, tmp_path)
+    data = with_("regions.split", [{"region": "A", "name": "B", "group": "island",
+                                    "min_distance_m": 5000, "fields": {"code": "x"}}])
+    assert parse_config(data, tmp_path).regions.split[0].fields == {"code": "x"}

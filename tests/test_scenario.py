@@ -199,8 +199,10 @@ def test_baseline_is_untouched_and_plan_has_the_changes(result):
     assert regions["Farms New School"] == "Farms" and regions["Isle School"] == "Isle"
     st = result.changes.set_index("name")["status"]
     assert st["Ghost School"] == "unplaced" and st["Isle School"] == "placed"
-    assert result.changes.query("action == 'add' and name == 'Core Primary'")[
-        "status"].item() == "already in baseline"
+    exists = result.changes.query("action == 'add' and name == 'Core Primary'").iloc[0]
+    assert exists["status"] == "already in baseline"
+    # the matched baseline facility's id and region, not the gazetteer point's
+    assert (exists["facility_id"], exists["region"], exists["group"]) == ("S1", "Core", "east")
 
 
 def test_plan_figures_equal_a_study_written_with_the_plan(result, tiny, tmp_path):
@@ -266,8 +268,13 @@ def test_targets_are_tracked(result):
     t = result.targets.set_index("label")
     assert t.loc["new schools", ["targeted", "placed", "already_in_baseline", "unplaced",
                                  "missing"]].tolist() == [4, 2, 1, 1, 0]
-    assert t.loc["new schools", "status"] == "named in full; 1 not placed"
-    assert t.loc["new schools in the west", "status"] == "met"
+    assert t.loc["new schools", "status"] == ("named in full; 1 not placed (1 already in the "
+                                              "baseline data)")
+    # Core Primary (already there) is in the east: the west target counts Farms New School
+    west = t.loc["new schools in the west"]
+    assert (west["placed"], west["already_in_baseline"]) == (1, 0)
+    assert west["status"] == ("met (1 more of the layer named but not placed, region "
+                              "unknown)")
     assert t.loc["new clinics", "status"] == "short by 2" and t.loc["new clinics",
                                                                     "missing"] == 2
     assert t.loc["new-energy buses", "status"].startswith("not tracked")
@@ -284,6 +291,72 @@ def test_coordinates_in_gcj02_are_converted(tiny):
     assert row["lon"] == pytest.approx(lon, abs=1e-9) and row["lat"] == pytest.approx(lat,
                                                                                       abs=1e-9)
     assert abs(row["lon"] - 113.15) > 0.003  # really shifted (~500 m)
+
+
+def test_only_existing_additions_and_odd_coordinates(tiny):
+    cfg, _ = tiny
+    study = _load(cfg)
+    gaz = {"source": str(cfg.parent.parent / "places.csv"), "x_field": "lon",
+           "y_field": "lat", "crs": "EPSG:4326", "name_fields": ["name", "alias"]}
+    # a plan whose only addition is already there: no crash, the baseline facility named
+    sc = parse_scenario({"scenario": {"name": "x"}, "gazetteer": gaz,
+                         "add": [{"layer": "schools", "name": "Core Primary",
+                                  "place": "Farms Centre"}]})
+    _, changes = apply_scenario(study, sc)
+    assert changes[["status", "region"]].values.tolist() == [["already in baseline", "Core"]]
+    # a separate place name never identifies the facility: a school at "Farms Centre"
+    # is new even though the layer might have a facility of that place's name
+    sc = parse_scenario({"scenario": {"name": "x"}, "gazetteer": gaz,
+                         "add": [{"layer": "schools", "name": "Farms Centre School",
+                                  "place": "Farms Centre"}]})
+    assert apply_scenario(study, sc)[1]["status"].item() == "placed"
+    # swapped lon/lat and points outside every region
+    sc = parse_scenario({"scenario": {"name": "x"}, "add": [
+        {"layer": "schools", "name": "Swapped", "lon": 22.24, "lat": 113.15}]})
+    with pytest.raises(DataError, match="'Swapped'.*look swapped"):
+        apply_scenario(study, sc)
+    sc = parse_scenario({"scenario": {"name": "x"}, "add": [
+        {"layer": "schools", "name": "At sea", "lon": 113.30, "lat": 22.10}]})
+    row = apply_scenario(study, sc)[1].iloc[0]
+    assert row["status"] == "placed" and row["note"].startswith("outside every region")
+
+
+def test_ambiguous_and_conflicting_changes_are_errors(tiny, tmp_path):
+    cfg, _ = tiny
+    study = _load(cfg)
+    fac = study.layers["clinics"].facilities
+    name = fac["name"].iloc[0]
+    twin = study.layers["clinics"]
+    from dataclasses import replace as dc_replace
+
+    doubled = fac.copy()
+    doubled.loc[1, "name"] = name  # two clinics of one name
+    study2 = dc_replace(study, layers={**study.layers,
+                                       "clinics": dc_replace(twin, facilities=doubled)})
+    sc = parse_scenario({"scenario": {"name": "x"},
+                         "capacity": [{"layer": "clinics", "name": name, "change": 5}]})
+    with pytest.raises(DataError, match="2 facilities of layer 'clinics' have name.*ids"):
+        apply_scenario(study2, sc)
+    sc = parse_scenario({"scenario": {"name": "x"},
+                         "remove": [{"layer": "schools", "name": "Core Primary"}],
+                         "capacity": [{"layer": "schools", "name": "Core Primary",
+                                       "change": 5}]})
+    with pytest.raises(DataError, match="removed by the plan"):
+        apply_scenario(study, sc)
+    sc = parse_scenario({"scenario": {"name": "x"}, "remove": [
+        {"layer": "schools", "name": "Core Primary"}, {"layer": "schools", "id": "S1"}]})
+    with pytest.raises(DataError, match="removes this facility twice"):
+        apply_scenario(study, sc)
+    with pytest.raises(ConfigError, match="no \\[gazetteer\\]"):
+        parse_scenario({"scenario": {"name": "x"}, "add": [{"layer": "schools", "name": "a"}]})
+    sc = parse_scenario({"scenario": {"name": "x"}, "target": [
+        {"label": "t", "layer": "schools", "count": 1, "region": "Farm"}]})
+    with pytest.raises(ConfigError, match="region 'Farm'.*did you mean 'Farms'"):
+        run_scenario(study, sc)
+    sc = parse_scenario({"scenario": {"name": "x"}, "target": [
+        {"label": "t", "layer": "school", "count": 1}]})
+    with pytest.raises(ConfigError, match="did you mean 'schools'"):
+        run_scenario(study, sc)
 
 
 def test_bad_changes_name_the_layer_and_facility(tiny):
@@ -313,6 +386,8 @@ def test_scenario_command_writes_everything(tiny, tmp_path):
     for name in SCENARIO_OUTPUTS:
         assert (out / name).stat().st_size > 0
     assert "new schools: 4 facilities -> named in full" in r.output
+    notes = pd.read_csv(out / "data_quality.csv")
+    assert notes["subject"].str.startswith("plan: ").any()  # the plan's own notes marked
     targets = pd.read_csv(out / "scenario_targets.csv")
     assert len(targets) == 4
     html = (out / "scenario_report.html").read_text(encoding="utf-8")

@@ -81,19 +81,26 @@ def test_islands_are_the_offshore_parts_of_xiangzhou(zhuhai_run, zhuhai_data):
     assert 95 < area["万山群岛"] < 110  # 58 offshore parts, ~100 km²
 
 
-def test_population_leans_towards_settlements(zhuhai_run, zhuhai_data):
-    """Census spread with settlement weights: a cell at a town centre is far denser than
-    one 10 km from any town, and each district keeps its census total."""
+def test_population_follows_the_settlement_formula(zhuhai_run, zhuhai_data):
+    """Census spread with settlement weights, recomputed independently: within each
+    region, people per cell = total x area x (floor + sum of Gaussians) / its sum."""
     cells = gpd.read_file(zhuhai_run / "coverage.gpkg", layer="cells",
-                          columns=["population", "region"]).to_crs(32649)
+                          columns=["population", "region"])
     places = pd.read_csv(zhuhai_data / "gazetteer" / "zhuhai_places.csv")
     towns = places[places["kind"].isin(["town", "subdistrict"])]
-    xy = gpd.GeoSeries.from_xy(towns["lon"], towns["lat"], crs=4326).to_crs(32649)
+    assert len(towns) == 18
+    xy = gpd.GeoSeries.from_xy(towns["lon"], towns["lat"], crs=4326).to_crs(cells.crs)
     c = cells.geometry.centroid
-    d = cKDTree(np.column_stack([xy.x, xy.y])).query(np.column_stack([c.x, c.y]))[0]
-    density = cells["population"] / cells.area
-    near, far = density[d < 500].median(), density[d > 10_000].median()
-    assert near > 20 * far > 0
+    d2 = (c.x.to_numpy()[:, None] - xy.x.to_numpy()[None]) ** 2 + (
+        c.y.to_numpy()[:, None] - xy.y.to_numpy()[None]) ** 2
+    sigma, floor = 2500.0, 0.02
+    kernel = np.where(d2 <= (5 * sigma) ** 2, np.exp(-d2 / (2 * sigma ** 2)), 0.0).sum(axis=1)
+    weight = cells.area.to_numpy() * (floor + kernel)
+    totals = cells.groupby("region")["population"].transform("sum").to_numpy()
+    share = weight / pd.Series(weight).groupby(cells["region"].to_numpy()).transform(
+        "sum").to_numpy()
+    # cells with no people are not stored, so compare where the formula gives people
+    np.testing.assert_allclose(cells["population"], totals * share, rtol=1e-6)
 
 
 def test_bus_stops_by_street_are_never_nearer_than_straight_line(zhuhai_run, zhuhai_data):
@@ -230,9 +237,11 @@ def test_plan2017_before_and_after(plan_run):
     art = cov[cov["layer"] == "culture"].set_index("name")
     assert art.loc["west", "baseline"] == 0 and art.loc["west", "plan"] > 0
     assert art.loc["study", "change"] > 0 and art.loc["island", "change"] == 0
-    # the plan places no school, so school figures do not move
-    sch = comp[(comp["layer"] == "schools") & comp["change"].notna()]
-    assert np.allclose(sch["change"], 0)
+    # people newly within the standard, by region, equal the gain in covered people
+    gain = comp[(comp["table"] == "summary") & (comp["layer"] == "culture")
+                & (comp["figure"] == "covered_population") & (comp["level"] == "region")]
+    assert gain.set_index("name")["change"].sum() == pytest.approx(
+        art.loc["study", "change"] / 100 * CENSUS_2020_TOTAL, rel=1e-6)
     # people: the same population before and after
     pop = comp[(comp["table"] == "summary") & (comp["figure"] == "population")]
     assert np.allclose(pop["change"], 0)

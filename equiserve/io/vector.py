@@ -52,7 +52,7 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
     where = f"[{spec.key}] source"
     if not path.exists():
         raise DataError(f"{where}: file not found: {path} (relative paths resolve against the "
-                        "folder of study.toml)")
+                        "folder of the file that names them: study.toml or the plan)")
     name = path.name.lower()
     if name.endswith((".csv", ".txt", ".tsv")):
         gdf = _read_csv(spec)

@@ -14,11 +14,13 @@ from dataclasses import replace
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from equiserve.errors import ConfigError, DataError
 from equiserve.facilities import FacilityLayer
 from equiserve.geo import to_wgs84_geometries
+from equiserve.notes import Note
 from equiserve.scenario.config import AddSpec, ScenarioConfig
 from equiserve.scenario.gazetteer import Gazetteer, Match, normalise
 from equiserve.study import Study
@@ -35,14 +37,14 @@ CHANGE_COLUMNS = ["action", "layer", "name", "facility_id", "status", "placed_by
 def _check_layer(study: Study, layer: str, what: str) -> None:
     if layer not in study.layers:
         close = difflib.get_close_matches(layer, list(study.layers), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"scenario: {what} names layer {layer!r}, which the study does not "
-                          f"have{hint} Layers: {', '.join(study.layers)}")
+                          f"have{hint}; layers: {', '.join(study.layers)}")
 
 
-def _find(layer: FacilityLayer, ident: str | None, name: str | None, what: str) -> np.ndarray:
-    """Rows of ``layer`` matching an id or a (normalised) name; an error if none."""
-    fac = layer.facilities
+def _find_one(fac: gpd.GeoDataFrame, layer: str, ident: str | None, name: str | None,
+              what: str, removed: gpd.GeoDataFrame | None = None) -> int:
+    """The one row of ``fac`` with this id or (normalised) name; an error otherwise."""
     if ident is not None:
         rows = np.flatnonzero(fac["facility_id"].astype(str).to_numpy() == ident)
         key, value, pool = "id", ident, fac["facility_id"].astype(str).tolist()
@@ -50,30 +52,74 @@ def _find(layer: FacilityLayer, ident: str | None, name: str | None, what: str) 
         target = normalise(name)
         rows = np.flatnonzero([normalise(n) == target for n in fac["name"]])
         key, value, pool = "name", name, fac["name"].astype(str).tolist()
+    if len(rows) > 1:
+        ids = ", ".join(fac["facility_id"].astype(str).iloc[rows[:6]])
+        raise DataError(f"scenario: {what}: {len(rows)} facilities of layer {layer!r} have "
+                        f"{key} {value!r} (ids {ids}); name one with id = \"...\"")
     if not len(rows):
+        if removed is not None and len(_matches(removed, ident, name)):
+            raise DataError(f"scenario: {what}: {key} {value!r} of layer {layer!r} is removed "
+                            "by the plan's [[remove]]")
         close = difflib.get_close_matches(value, pool, n=3)
         hint = f"; close: {', '.join(close)}" if close else ""
-        raise DataError(f"scenario: {what}: layer {layer.name!r} has no facility with {key} "
+        raise DataError(f"scenario: {what}: layer {layer!r} has no facility with {key} "
                         f"{value!r}{hint}")
-    return rows
+    return int(rows[0])
 
 
-def _in_baseline(name: str, matched: str, existing: set[str]) -> bool:
-    """Whether the layer already has this facility: its name, the gazetteer's name for it,
-    or an existing name containing it (中山大学附属中学 in 珠海市中山大学附属中学)."""
-    wanted = {normalise(name), normalise(matched)}
-    short = len(normalise(name)) < 4  # "Core" must not match "Core Primary"
-    return bool(wanted & existing) or (not short and any(normalise(name) in e for e in existing))
+def _matches(fac: gpd.GeoDataFrame, ident: str | None, name: str | None) -> np.ndarray:
+    if ident is not None:
+        return np.flatnonzero(fac["facility_id"].astype(str).to_numpy() == ident)
+    return np.flatnonzero([normalise(n) == normalise(name) for n in fac["name"]])
+
+
+def _in_baseline(fac: gpd.GeoDataFrame, spec: AddSpec, match: Match) -> int | None:
+    """Row of ``fac`` that already is this facility, or None.
+
+    Its own name, or, when the name itself was looked up (no separate ``place``), the
+    gazetteer's name for it; else an existing name containing its name (中山大学附属中学 in
+    珠海市中山大学附属中学; names of 4+ characters only, so "Core" is not "Core Primary").
+    A separate ``place`` (a town, a park) never identifies the facility.
+    """
+    names = [normalise(n) for n in fac["name"]]
+    wanted = {normalise(spec.name)}
+    if spec.place is None and not spec.has_coordinates:
+        wanted.add(normalise(match.name))
+    for i, n in enumerate(names):
+        if n in wanted:
+            return i
+    own = normalise(spec.name)
+    if len(own) >= 4:
+        for i, n in enumerate(names):
+            if own in n:
+                return i
+    return None
 
 
 def _lonlat(spec: AddSpec) -> tuple[float, float]:
     """WGS84 lon/lat of an add given by coordinates in any supported CRS."""
-    pt = shapely.points(spec.x, spec.y)
+    what = f"[[add]] {spec.name!r}"
     if isinstance(spec.crs, str) and spec.crs.upper() in ("GCJ-02", "BD-09"):
-        pt = to_wgs84_geometries(pt, spec.crs)
+        _check_lonlat(spec.x, spec.y, what)
+        pt = to_wgs84_geometries(shapely.points(spec.x, spec.y), spec.crs)
         return float(pt.x), float(pt.y)
-    lonlat = gpd.GeoSeries([pt], crs=spec.crs).to_crs(4326).iloc[0]
+    crs = pyproj.CRS.from_user_input(spec.crs)
+    if crs.is_geographic:
+        _check_lonlat(spec.x, spec.y, what)
+    lonlat = gpd.GeoSeries([shapely.points(spec.x, spec.y)], crs=crs).to_crs(4326).iloc[0]
+    if not (np.isfinite(lonlat.x) and np.isfinite(lonlat.y)):
+        raise DataError(f"scenario: {what}: x = {spec.x:g}, y = {spec.y:g} are not valid "
+                        f"coordinates in {crs.to_string()}; check the values and crs")
     return float(lonlat.x), float(lonlat.y)
+
+
+def _check_lonlat(lon: float, lat: float, what: str) -> None:
+    if -180 <= lon <= 180 and -90 <= lat <= 90:
+        return
+    swapped = " (they look swapped: lon first, then lat)" if (
+        -180 <= lat <= 180 and -90 <= lon <= 90) else ""
+    raise DataError(f"scenario: {what}: lon = {lon:g}, lat = {lat:g} are not longitude and "
+                    f"latitude{swapped}")
 
 
 def _place(spec: AddSpec, gaz: Gazetteer | None) -> tuple[Match | None, str, str]:
@@ -83,12 +129,119 @@ def _place(spec: AddSpec, gaz: Gazetteer | None) -> tuple[Match | None, str, str
         crs = spec.crs if isinstance(spec.crs, str) else spec.crs.to_string()
         return Match(spec.name, spec.name, lon, lat, f"coordinates given ({crs})",
                      "coordinates"), "coordinates", ""
-    if gaz is None:
-        return None, "", "no coordinates and no [gazetteer] to look the place up"
+    assert gaz is not None  # parse_scenario requires a [gazetteer] for names
     match, reason = gaz.resolve(spec.place or spec.name)
     if match is None:
         return None, "", f"{spec.place or spec.name}: {reason}"
     return match, f"gazetteer ({match.how} name match)", ""
+
+
+def _locate(study: Study, lon, lat) -> tuple[np.ndarray, np.ndarray, list, list]:
+    """Working-CRS x, y and region/group names (None outside every region) of points."""
+    pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(study.crs)
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    r = study.regions.locate(x, y)
+    regions = [study.regions.names[k] if k >= 0 else None for k in r]
+    groups = [study.regions.groups[k] if k >= 0 else None for k in r]
+    return x, y, regions, groups
+
+
+def _layer_changes(study: Study, name: str, scenario: ScenarioConfig,
+                   gazetteer: Gazetteer | None, rows: list[dict]) -> FacilityLayer | None:
+    """The layer as the plan makes it (None if the plan leaves it alone); appends the
+    change rows to ``rows``."""
+    removes = [r for r in scenario.remove if r.layer == name]
+    adds = [a for a in scenario.add if a.layer == name]
+    caps = [c for c in scenario.capacity if c.layer == name]
+    if not (removes or adds or caps):
+        return None
+    layer = study.layers[name]
+    fac = layer.facilities
+    keep = np.ones(len(fac), dtype=bool)
+    for spec in removes:
+        what = f"[[remove]] {spec.name or spec.id!r}"
+        i = _find_one(fac, name, spec.id, spec.name, what)
+        if not keep[i]:
+            raise DataError(f"scenario: {what}: the plan removes this facility twice")
+        keep[i] = False
+        rows.append({"action": "remove", "layer": name, "name": fac["name"].iloc[i],
+                     "facility_id": fac["facility_id"].iloc[i], "status": "removed",
+                     "region": fac["region"].iloc[i], "group": fac["group"].iloc[i],
+                     "capacity_before": fac["capacity"].iloc[i], "note": spec.note})
+    kept = fac[keep].reset_index(drop=True)
+    added = []
+    for spec in adds:
+        match, placed_by, reason = _place(spec, gazetteer)
+        row = {"action": "add", "layer": name, "name": spec.name,
+               "capacity_after": spec.capacity, "note": spec.note, "placed_by": placed_by}
+        if match is None:
+            rows.append({**row, "status": UNPLACED, "precision": reason})
+            continue
+        row.update({"matched_name": match.name, "lon": match.lon, "lat": match.lat,
+                    "precision": match.precision})
+        i = _in_baseline(kept, spec, match)
+        if i is not None:
+            row.update({"status": EXISTS, "facility_id": kept["facility_id"].iloc[i],
+                        "region": kept["region"].iloc[i], "group": kept["group"].iloc[i],
+                        "note": f"in the baseline data as {kept['name'].iloc[i]!r}; not added "
+                                "twice" + (f"; {spec.note}" if spec.note else "")})
+            rows.append(row)
+            continue
+        row["status"] = PROXY if spec.proxy_for else PLACED
+        if spec.proxy_for:
+            row["precision"] = f"proxy for {spec.proxy_for}: {match.precision}"
+        row["facility_id"] = f"plan-{name}-{spec.index + 1}"
+        rows.append(row)
+        added.append(row)
+
+    x, y, regions, groups = _locate(study, [a["lon"] for a in added],
+                                    [a["lat"] for a in added])
+    for a, r, g in zip(added, regions, groups, strict=True):
+        a["region"], a["group"] = r, g
+        if r is None:
+            a["note"] = "; ".join(filter(None, ["outside every region: serves people inside "
+                                                "but is counted in no region", a["note"]]))
+    new = gpd.GeoDataFrame({
+        "facility_id": [a["facility_id"] for a in added],
+        "name": [a["name"] for a in added],
+        "capacity": [np.nan if a["capacity_after"] is None else a["capacity_after"]
+                     for a in added],
+        "location_method": [f"plan: {a['placed_by']}" for a in added],
+        "region": pd.Series(regions, dtype=object), "group": pd.Series(groups, dtype=object),
+    }, geometry=gpd.points_from_xy(x, y), crs=study.crs)
+    fac_new = gpd.GeoDataFrame(pd.concat([kept, new], ignore_index=True), geometry="geometry",
+                               crs=study.crs)
+    on = keep[layer.access_facility]  # access points of kept facilities
+    renum = np.cumsum(keep) - 1
+    af = np.concatenate([renum[layer.access_facility[on]],
+                         np.arange(len(added)) + len(kept)]).astype(np.int64)
+
+    for spec in caps:
+        what = f"[[capacity]] {spec.name or spec.id!r}"
+        i = _find_one(fac_new, name, spec.id, spec.name, what, removed=fac[~keep])
+        before = fac_new.at[i, "capacity"]
+        base = 0.0 if pd.isna(before) else float(before)
+        after = base + spec.change if spec.change is not None else spec.set
+        if after < 0:
+            raise DataError(f"scenario: {what} in layer {name!r} would leave {after:g} places "
+                            f"(was {base:g})")
+        fac_new.at[i, "capacity"] = after
+        note = [spec.note]
+        if pd.isna(before):
+            note.insert(0, "capacity was unknown and is counted from 0")
+        if not layer.has_capacity:
+            note.insert(0, "the layer has no capacity_field, so the scorecard ignores places")
+        rows.append({"action": "capacity", "layer": name, "name": fac_new.at[i, "name"],
+                     "facility_id": fac_new.at[i, "facility_id"], "status": "changed",
+                     "region": fac_new.at[i, "region"], "group": fac_new.at[i, "group"],
+                     "capacity_before": before, "capacity_after": after,
+                     "note": "; ".join(filter(None, note)) or None})
+    if not len(fac_new):
+        raise DataError(f"scenario: layer {name!r} has no facility left after the plan's "
+                        "removals")
+    return replace(layer, facilities=fac_new,
+                   access_x=np.concatenate([layer.access_x[on], x]),
+                   access_y=np.concatenate([layer.access_y[on], y]), access_facility=af)
 
 
 def apply_scenario(study: Study, scenario: ScenarioConfig,
@@ -108,136 +261,51 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
     ConfigError
         A change names a layer the study does not have.
     DataError
-        A removal or capacity change names a facility the layer does not have.
+        A removal or capacity change names no facility, or several; coordinates are
+        invalid; a layer would be left empty.
     """
     for spec in (*scenario.add, *scenario.remove, *scenario.capacity):
         _check_layer(study, spec.layer, f"[[{type(spec).__name__[:-4].lower()}]] "
                                         f"{getattr(spec, 'name', None) or spec.id!r}")
-    needs_gaz = any(not a.has_coordinates for a in scenario.add)
     notes = copy.deepcopy(study.notes)
-    if gazetteer is None and needs_gaz and scenario.gazetteer is not None:
+    first_plan_note = len(notes)
+    if gazetteer is None and any(not a.has_coordinates for a in scenario.add):
         gazetteer = Gazetteer.from_config(scenario.gazetteer, notes)
 
     rows: list[dict] = []
     new_layers = dict(study.layers)
-    changed: set[str] = set()
-    for name, layer in study.layers.items():
-        fac = layer.facilities.copy()
-        keep = np.ones(len(fac), dtype=bool)
-        for spec in (r for r in scenario.remove if r.layer == name):
-            idx = _find(layer, spec.id, spec.name, f"[[remove]] {spec.name or spec.id!r}")
-            keep[idx] = False
-            for i in idx:
-                rows.append({"action": "remove", "layer": name, "name": fac["name"].iloc[i],
-                             "facility_id": fac["facility_id"].iloc[i], "status": "removed",
-                             "region": fac["region"].iloc[i], "group": fac["group"].iloc[i],
-                             "capacity_before": fac["capacity"].iloc[i],
-                             "note": spec.note})
-        added = []
-        existing_names = {normalise(n) for n in fac["name"][keep]}
-        for spec in (a for a in scenario.add if a.layer == name):
-            match, placed_by, reason = _place(spec, gazetteer)
-            row = {"action": "add", "layer": name, "name": spec.name,
-                   "capacity_after": spec.capacity, "note": spec.note, "placed_by": placed_by}
-            if match is None:
-                rows.append({**row, "status": UNPLACED, "precision": reason})
-                continue
-            row.update({"matched_name": match.name, "lon": match.lon, "lat": match.lat,
-                        "precision": match.precision})
-            if _in_baseline(spec.name, match.name, existing_names):
-                rows.append({**row, "status": EXISTS,
-                             "note": "a facility of this name is already in the baseline "
-                                     "data; not added twice" + (f"; {spec.note}"
-                                                                if spec.note else "")})
-                continue
-            if spec.proxy_for:
-                row["status"] = PROXY
-                row["precision"] = f"proxy for {spec.proxy_for}: {match.precision}"
-            else:
-                row["status"] = PLACED
-            row["facility_id"] = f"plan-{name}-{spec.index + 1}"
-            rows.append(row)
-            added.append(row)
-        if added:
-            pts = gpd.GeoSeries(gpd.points_from_xy([a["lon"] for a in added],
-                                                   [a["lat"] for a in added]),
-                                crs=4326).to_crs(study.crs)
-            x, y = pts.x.to_numpy(), pts.y.to_numpy()
-            region = study.regions.locate(x, y)
-            inside = region >= 0
-            new = gpd.GeoDataFrame({
-                "facility_id": [a["facility_id"] for a in added],
-                "name": [a["name"] for a in added],
-                "capacity": [np.nan if a["capacity_after"] is None else a["capacity_after"]
-                             for a in added],
-                "location_method": [f"plan: {a['placed_by']}" for a in added],
-                "region": np.where(inside, study.regions.names[np.maximum(region, 0)], None),
-                "group": np.where(inside, study.regions.groups[np.maximum(region, 0)], None),
-            }, geometry=pts.values, crs=study.crs)
-            for a, r in zip(added, region, strict=True):
-                a["region"] = study.regions.names[r] if r >= 0 else None
-                a["group"] = study.regions.groups[r] if r >= 0 else None
-            fac_new = pd.concat([fac[keep], new], ignore_index=True)
-            ax = np.concatenate([layer.access_x[keep[layer.access_facility]], x])
-            ay = np.concatenate([layer.access_y[keep[layer.access_facility]], y])
-        else:
-            fac_new = fac[keep].reset_index(drop=True)
-            ax = layer.access_x[keep[layer.access_facility]]
-            ay = layer.access_y[keep[layer.access_facility]]
-        renum = np.cumsum(keep) - 1
-        af = np.concatenate([renum[layer.access_facility[keep[layer.access_facility]]],
-                             np.arange(len(added)) + int(keep.sum())]).astype(np.int64)
-        fac_new = gpd.GeoDataFrame(fac_new, geometry="geometry", crs=study.crs)
-
-        for spec in (c for c in scenario.capacity if c.layer == name):
-            probe = replace(layer, facilities=fac_new)
-            idx = _find(probe, spec.id, spec.name, f"[[capacity]] {spec.name or spec.id!r}")
-            for i in idx:
-                before = fac_new.at[i, "capacity"]
-                base = 0.0 if pd.isna(before) else float(before)
-                after = base + spec.change if spec.change is not None else spec.set
-                if after < 0:
-                    raise DataError(f"scenario: [[capacity]] {spec.name or spec.id!r} in layer "
-                                    f"{name!r} would leave {after:g} places (was {base:g})")
-                fac_new.at[i, "capacity"] = after
-                note = spec.note or ""
-                if pd.isna(before):
-                    note = ("capacity was unknown and is counted from 0; " + note).strip("; ")
-                rows.append({"action": "capacity", "layer": name, "name": fac_new.at[i, "name"],
-                             "facility_id": fac_new.at[i, "facility_id"], "status": "changed",
-                             "region": fac_new.at[i, "region"], "group": fac_new.at[i, "group"],
-                             "capacity_before": before, "capacity_after": after,
-                             "note": note or None})
-        cap_changes = any(c.layer == name for c in scenario.capacity)
-        if not keep.all() or added or cap_changes:
-            changed.add(name)
-            if cap_changes and not layer.has_capacity:
-                notes.warn(f"layers.{name}", "the scenario changes capacities, but the layer has "
-                           "no capacity_field, so the scorecard does not use them")
-            new_layers[name] = replace(layer, facilities=fac_new, access_x=ax, access_y=ay,
-                                       access_facility=af)
+    changed = []
+    for name in study.layers:
+        layer = _layer_changes(study, name, scenario, gazetteer, rows)
+        if layer is not None:
+            new_layers[name] = layer
+            changed.append(name)
     plan = replace(study, layers=new_layers, notes=notes,
                    facility_snaps=dict(study.facility_snaps))
     for name in changed:
-        if not len(new_layers[name]):
-            raise DataError(f"scenario: layer {name!r} has no facility left after the plan's "
-                            "removals")
         plan.snap_layer(name)
-    changes = pd.DataFrame(rows).reindex(columns=CHANGE_COLUMNS)
-    where = changes["region"].isna() & changes["lon"].notna()  # e.g. already in baseline
-    if where.any():
-        pts = gpd.GeoSeries(gpd.points_from_xy(changes.loc[where, "lon"],
-                                               changes.loc[where, "lat"]),
-                            crs=4326).to_crs(study.crs)
-        r = study.regions.locate(pts.x.to_numpy(), pts.y.to_numpy())
-        changes.loc[where, "region"] = np.where(r >= 0, study.regions.names[np.maximum(r, 0)],
-                                                None)
-        changes.loc[where, "group"] = np.where(r >= 0, study.regions.groups[np.maximum(r, 0)],
-                                               None)
+    changes = pd.DataFrame(rows).reindex(columns=CHANGE_COLUMNS).astype(
+        {"region": object, "group": object, "note": object})
+    for name in changed:  # additions the network cannot reach serve no one
+        snap = plan.facility_snaps.get(name)
+        if snap is None:
+            continue
+        lay = plan.layers[name]
+        ok = np.zeros(len(lay), dtype=bool)
+        ok[lay.access_facility[snap.ok]] = True
+        lost = set(lay.facilities["facility_id"][~ok])
+        bad = (changes["layer"] == name) & changes["facility_id"].isin(lost) & (
+            changes["action"] == "add")
+        changes.loc[bad, "note"] = [
+            "; ".join(filter(None, [f"off the {lay.standard.mode} network: serves no one in "
+                                    "the network figures", n if isinstance(n, str) else None]))
+            for n in changes.loc[bad, "note"]]
     unplaced = changes[changes["status"] == UNPLACED]
     if len(unplaced):
         notes.warn("scenario", f"{len(unplaced)} planned facilit"
                    f"{'y' if len(unplaced) == 1 else 'ies'} could not be placed and are left "
                    f"out of the plan's figures: {', '.join(unplaced['name'].head(8))}"
                    + (" …" if len(unplaced) > 8 else ""))
+    notes[first_plan_note:] = [Note(n.level, f"plan: {n.subject}", n.message)
+                               for n in notes[first_plan_note:]]
     return plan, changes

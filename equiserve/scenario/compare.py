@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from equiserve.errors import ConfigError
 from equiserve.scenario.apply import EXISTS, PLACED, PROXY, UNPLACED
 from equiserve.scenario.config import ScenarioConfig
 
@@ -77,13 +78,35 @@ def compare(base_summary: pd.DataFrame, plan_summary: pd.DataFrame,
     return out
 
 
+def check_targets(scenario: ScenarioConfig, layers: list[str], regions: list[str]) -> None:
+    """Refuse targets naming an unknown region or group, or a misspelt layer (a layer the
+    study lacks on purpose, e.g. elderly care without data, is fine: it is not tracked)."""
+    import difflib
+
+    for t in scenario.targets:
+        if t.region is not None and t.region not in regions:
+            close = difflib.get_close_matches(t.region, regions, n=1, cutoff=0.3)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"scenario: [[target]] {t.label!r}: region {t.region!r} is not a "
+                              f"region or group of the study{hint}; regions and groups: "
+                              f"{', '.join(regions)}")
+        if t.layer is not None and t.layer not in layers:
+            close = difflib.get_close_matches(t.layer, layers, n=1, cutoff=0.8)
+            if close:
+                raise ConfigError(f"scenario: [[target]] {t.label!r}: layer {t.layer!r} is "
+                                  f"not a layer of the study; did you mean {close[0]!r}?")
+
+
 def track_targets(scenario: ScenarioConfig, changes: pd.DataFrame,
                   layers: list[str]) -> pd.DataFrame:
     """Per target: targeted, placed (exactly or at a proxy), already there, unplaced, missing.
 
     ``missing`` is what the plan still has to find: the target minus every facility of
     that layer (and region) the plan lists, placed or not. ``status`` says in words
-    whether the target is met, met only with proxies, named but not all placed, or short.
+    whether the target is met, named but not all placed, or short, and how many of the
+    located facilities were already in the data or stand at proxy points. Region targets
+    count located facilities only (an unplaced one has no region); the status says how
+    many of the layer's are unplaced.
     """
     adds = changes[changes["action"] == "add"]
     rows = []
@@ -108,17 +131,30 @@ def track_targets(scenario: ScenarioConfig, changes: pd.DataFrame,
         unplaced = int((a["status"] == UNPLACED).sum())
         located = placed + proxy + exists
         missing = max(t.count - located - unplaced, 0.0)
+        detail = []
+        if exists:
+            detail.append(f"{exists} already in the baseline data")
+        if proxy:
+            detail.append(f"{proxy} of {located} at proxy locations")
         if located >= t.count:
-            status = "met" if proxy == 0 else "met, partly at proxy locations"
+            status = "met"
         elif located + unplaced >= t.count:
             status = f"named in full; {t.count - located:g} not placed"
         else:
             status = f"short by {t.count - located:g}"
+        if t.region is not None:
+            elsewhere = int(((adds["layer"] == t.layer) & (adds["status"] == UNPLACED)).sum())
+            if elsewhere:
+                detail.append(f"{elsewhere} more of the layer named but not placed, region "
+                              "unknown")
+        if t.note:
+            detail.append(t.note)
+        if detail:
+            status += f" ({'; '.join(detail)})"
         rows.append({"label": t.label, "layer": t.layer, "region": t.region, "unit": t.unit,
                      "targeted": t.count, "placed": placed, "placed_at_proxy": proxy,
                      "already_in_baseline": exists, "unplaced": unplaced, "missing": missing,
-                     "status": status + (f" ({t.note})" if t.note else ""),
-                     "source": t.source})
+                     "status": status, "source": t.source})
     return pd.DataFrame(rows, columns=["label", "layer", "region", "unit", "targeted",
                                        "placed", "placed_at_proxy", "already_in_baseline",
                                        "unplaced", "missing", "status", "source"])

@@ -258,6 +258,11 @@ def parse_scenario(data: dict[str, Any], base_dir: str | os.PathLike[str] = ".",
             source=v.string(t, "source", where, default=None),
             note=v.string(t, "note", where, default=None)))
 
+    by_name = [a.name for a in adds if not a.has_coordinates]
+    if by_name and gaz is None:
+        raise ConfigError(f"{v.origin}: [[add]] {by_name[0]!r} has no coordinates, so it is "
+                          "placed by name, but the file has no [gazetteer]; add one, or give "
+                          "lon/lat (or x/y with crs)")
     return ScenarioConfig(
         name=v.string(sc, "name", "scenario"),
         description=v.string(sc, "description", "scenario", default=None),

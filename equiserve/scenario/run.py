@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from equiserve.scenario.apply import apply_scenario
-from equiserve.scenario.compare import compare, track_targets
+from equiserve.scenario.apply import PLACED, PROXY, apply_scenario
+from equiserve.scenario.compare import check_targets, compare, track_targets
 from equiserve.scenario.config import ScenarioConfig, load_scenario
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ class ScenarioResult:
     @property
     def changed_layers(self) -> list[str]:
         """Layers whose facilities or capacities the plan changes (in study order)."""
-        from equiserve.scenario.apply import PLACED, PROXY
-
         moved = self.changes["status"].isin([PLACED, PROXY, "removed", "changed"])
         touched = set(self.changes.loc[moved, "layer"])
         return [n for n in self.plan.layers if n in touched]
@@ -75,6 +73,8 @@ def run_scenario(study: Study, scenario: ScenarioConfig | str | os.PathLike[str]
         Reuse a coverage run of ``study`` already made.
     """
     sc = scenario if isinstance(scenario, ScenarioConfig) else load_scenario(scenario)
+    check_targets(sc, list(study.layers),
+                  list(dict.fromkeys([*study.regions.names, *study.regions.groups])))
     step = progress or (lambda _msg: None)
     base = baseline_result or study.coverage(step)
     step("baseline scorecard")
