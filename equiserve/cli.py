@@ -41,6 +41,13 @@ TilesOption = Annotated[str | None, typer.Option(
                     "the study's [map] tiles, else osm.")]
 TilesCrsOption = Annotated[str | None, typer.Option(
     "--tiles-crs", help="Datum of a custom tile URL: WGS84 or GCJ-02.")]
+ConfigArgument = Annotated[Path, typer.Argument(help="The study configuration (study.toml).")]
+
+
+def _n_steps(cfg, per_layer: int, extra: int) -> int:
+    """Steps of a run's progress bar: loading, per layer, per network mode, and the rest."""
+    modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
+    return 2 + per_layer * len(cfg.layers) + 2 * len(modes) + extra
 
 
 def _basemap(cfg, tiles: str | None, tiles_crs: str | None, offline: bool):
@@ -103,10 +110,8 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
 
     cfg = load_config(config)
     basemap = _basemap(cfg, tiles, tiles_crs, offline)
-    modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
-    n_steps = 2 + 2 * len(cfg.layers) + 2 * len(modes) + 6
     t0 = time.perf_counter()
-    with _progress(n_steps) as step:
+    with _progress(_n_steps(cfg, 2, 6)) as step:
         study = Study.load(cfg, step)
         result = study.coverage(step)
         step("equity scorecard")
@@ -134,7 +139,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
 
 @app.command()
 def report(
-    config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
+    config: ConfigArgument,
     out: OutOption,
     offline: OfflineOption = False,
     tiles: TilesOption = None,
@@ -175,7 +180,7 @@ def _read_exclusions(path: Path):
 
 @app.command()
 def sites(
-    config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
+    config: ConfigArgument,
     layer: Annotated[str, typer.Option(help="The facility layer to add sites to.")],
     out: OutOption,
     count: Annotated[int | None, typer.Option(help="Number of new sites (all models but "
@@ -220,8 +225,7 @@ def sites(
     with _handled(debug):
         cfg = load_config(config)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
-        modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
-        with _progress(2 + 2 * len(cfg.layers) + 2 * len(modes) + 4) as step:
+        with _progress(_n_steps(cfg, 2, 4)) as step:
             study = Study.load(cfg, step)
             result = study.coverage(step)
             step("equity scorecard")
@@ -258,7 +262,7 @@ def sites(
 
 @app.command()
 def scenario(
-    config: Annotated[Path, typer.Argument(help="The study configuration (study.toml).")],
+    config: ConfigArgument,
     plan: Annotated[Path, typer.Option(help="The scenario file (plan.toml): facilities "
                                             "added, removed, capacities, targets.")],
     out: OutOption,
@@ -278,9 +282,8 @@ def scenario(
         cfg = load_config(config)
         sc = load_scenario(plan)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
-        modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
         t0 = time.perf_counter()
-        with _progress(2 + 3 * len(cfg.layers) + 2 * len(modes) + 5) as step:
+        with _progress(_n_steps(cfg, 3, 5)) as step:
             study = Study.load(cfg, step)
             res = run_scenario(study, sc, step)
             step("writing outputs")

@@ -306,6 +306,14 @@ def _assert_local_and_clean(page: Page, server: StaticServer) -> None:
     assert off == [], f"requests off 127.0.0.1: {off}"
 
 
+def _feature_counts(page: Page) -> dict[str, int]:
+    """Features drawn in each overlay of the layer control, by overlay name."""
+    return page.evaluate(f"""(() => {{
+        const o = {OVERLAYS_JS}, out = {{}};
+        for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
+        return out; }})()""")
+
+
 def _overlay_state(page: Page, i: int) -> dict:
     """Checkbox ``i`` of the layer control: its label, whether it is ticked, whether the
     map has its layer (found among folium's overlays by Leaflet's id of the layer)."""
@@ -386,10 +394,7 @@ def test_map_overlays_and_features_match_the_study(browser: Browser, report_site
     cfg = load_config(report_out.parent / "in" / "study.toml")
     n_capacity = sum(lay.capacity_field is not None for lay in cfg.layers.values())
     with browser.open(report_site.url("map.html"), wait_for=MAP_JS, timeout=20) as page:
-        counts = page.evaluate(f"""(() => {{
-            const o = {OVERLAYS_JS}, out = {{}};
-            for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
-            return out; }})()""")
+        counts = _feature_counts(page)
         assert len(counts) == 1 + 3 * len(cfg.layers) + n_capacity
         facilities = gpd.read_file(report_out / "coverage.gpkg", layer="facilities")
         cells = gpd.read_file(report_out / "coverage.gpkg", layer="cells")
@@ -492,10 +497,7 @@ def test_sites_map_and_report_in_a_browser(browser: Browser, report_out: Path, t
     with StaticServer(out) as server:
         with browser.open(server.url("sites_map.html"), wait_for=MAP_JS, timeout=20) as page:
             _assert_local_and_clean(page, server)
-            counts = page.evaluate(f"""(() => {{
-                const o = {OVERLAYS_JS}, out = {{}};
-                for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
-                return out; }})()""")
+            counts = _feature_counts(page)
             assert counts["Chosen sites (2, model mclp)"] == 2
             cands = next(v for k, v in counts.items() if k.startswith("Candidates"))
             assert cands == len(gains) - 2
@@ -541,10 +543,7 @@ def test_scenario_map_and_report_in_a_browser(browser: Browser, tmp_path: Path):
     with StaticServer(out) as server:
         with browser.open(server.url("scenario_map.html"), wait_for=MAP_JS, timeout=20) as page:
             _assert_local_and_clean(page, server)
-            counts = page.evaluate(f"""(() => {{
-                const o = {OVERLAYS_JS}, out = {{}};
-                for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
-                return out; }})()""")
+            counts = _feature_counts(page)
             assert counts["Plan: new schools (2)"] == 2
             assert counts["Plan: gaps closed, schools"] > 0
             page.screenshot(tmp_path / "scenario_map.png")
