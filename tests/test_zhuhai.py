@@ -226,6 +226,8 @@ def test_plan2017_targets(plan_run):
     assert t.loc["citizen art centres", "placed_at_proxy"] == 7
     assert t.loc["citizen art centres in the west (红旗, 井岸, 美平)", "status"].startswith("met")
     assert t.loc["community sports parks", "missing"] == 10
+    hosp = t.loc["hospital projects"]  # the gazetteer's one hospital is in the study already
+    assert (hosp["already_in_baseline"], hosp["unplaced"]) == (1, 4)
     assert t.loc["new-energy buses", "status"].startswith("not tracked")
     assert "no layer 'elderly_care'" in t.loc[
         "elderly-care centres (翠香社区, 湾仔社区, 白藤街道)", "status"]
