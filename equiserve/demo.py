@@ -234,6 +234,7 @@ def write_demo_inputs(folder: str | os.PathLike[str], seed: int = 2017) -> pathl
     parks.to_parquet(out / "sports_parks.parquet")
     _write_osm(out / "streets.osm.pbf", streets)
     (out / "README.txt").write_text(_readme(seed), encoding="utf-8")
+    _write_plan(out, regions)
     study = out / "study.toml"
     study.write_text(_study_toml(seed), encoding="utf-8")
     return study
@@ -1412,6 +1413,109 @@ def _write_bus_stops(path: pathlib.Path, stops: gpd.GeoDataFrame) -> None:
     path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
 
 
+def _write_plan(out: pathlib.Path, regions: Sequence[_Region]) -> None:
+    """A gazetteer of the demo's towns and islands (places.csv) and a plan using it."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from equiserve.geo import gcj02_from_wgs84
+
+    rows = [(name, "town", _ORIGIN_X + x * 1000.0, _ORIGIN_Y + y * 1000.0,
+             "town centre (synthetic), exact") for x, y, _r, name in _WEST_TOWNS]
+    for r in regions:
+        if r.group == "island":
+            pt = r.geometry.representative_point()
+            rows.append((r.name, "island", pt.x, pt.y, "a point on the island (synthetic)"))
+    df = pd.DataFrame(rows, columns=["name", "kind", "x", "y", "precision"])
+    ll = gpd.GeoSeries.from_xy(df["x"], df["y"], crs=DEMO_CRS).to_crs(4326)
+    df.insert(2, "lon", ll.x.round(6))
+    df.insert(3, "lat", ll.y.round(6))
+    df.drop(columns=["x", "y"]).to_csv(out / "places.csv", index=False)
+    egret = df.set_index("name").loc["Egret Island"]
+    glon, glat = gcj02_from_wgs84(float(egret["lon"]), float(egret["lat"]))
+    towns = "".join(f"""
+[[add]]
+layer = "primary_schools"
+name = "{name} New Primary School"
+place = "{name}"
+capacity = 1080
+""" for *_xyr, name in _WEST_TOWNS)
+    (out / "plan.toml").write_text(f"""\
+# A SYNTHETIC plan for the demo city (equiserve.demo): new primary schools for the west
+# and an island, a clinic given in GCJ-02 coordinates, a closure, more seats, targets.
+#   equiserve scenario study.toml --plan plan.toml --out plan_out/
+[scenario]
+name = "Demo plan: schools for the west and the islands"
+description = "Synthetic plan on the synthetic demo city."
+
+[gazetteer]
+source = "places.csv"
+x_field = "lon"
+y_field = "lat"
+crs = "EPSG:4326"
+name_fields = ["name"]
+precision_field = "precision"
+kind_field = "kind"
+{towns}
+[[add]]
+layer = "primary_schools"
+name = "Coral Island School"
+place = "Coral Island"
+capacity = 120
+
+[[add]]
+layer = "primary_schools"
+name = "Harbour Academy"
+note = "site not chosen yet"
+
+[[add]]
+layer = "clinics"
+name = "Egret Island Clinic"
+lon = {glon:.6f}
+lat = {glat:.6f}
+crs = "GCJ-02"
+capacity = 20
+
+[[remove]]
+layer = "clinics"
+id = "C001"
+note = "merged into a larger hospital"
+
+[[capacity]]
+layer = "primary_schools"
+id = "S002"
+change = 600
+
+[[target]]
+label = "new primary schools"
+layer = "primary_schools"
+count = 8
+
+[[target]]
+label = "new primary schools in the west"
+layer = "primary_schools"
+region = "west"
+count = 5
+
+[[target]]
+label = "island clinics"
+layer = "clinics"
+region = "island"
+count = 2
+
+[[target]]
+label = "community sports parks"
+layer = "sports_parks"
+count = 4
+note = "no site named yet"
+
+[[target]]
+label = "new-energy buses"
+count = 50
+unit = "buses"
+""", encoding="utf-8")
+
+
 def _readme(seed: int) -> str:
     return f"""\
 {DEMO_NAME} - demo inputs for equiserve
@@ -1439,6 +1543,10 @@ art_centres.shp       citizen art centre footprints, EPSG:4326
 sports_parks.parquet  community sports parks (GeoParquet), EPSG:32649
 streets.osm.pbf       street network in OpenStreetMap PBF format (WGS 84): streets,
                       a motorway, estuary bridges and ferries to three of the islands
+places.csv            a gazetteer of the west's towns and the islands, WGS 84
+plan.toml             a plan: new schools for the west and an island (placed by name),
+                      a clinic in GCJ-02 coordinates, a closure, more seats, targets;
+                      equiserve scenario study.toml --plan plan.toml --out plan_out/
 """
 
 

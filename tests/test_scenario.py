@@ -396,3 +396,33 @@ def test_scenario_command_writes_everything(tiny, tmp_path):
     bad = CliRunner().invoke(app, ["scenario", str(cfg), "--plan", str(tmp_path / "no.toml"),
                                    "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "scenario file not found" in bad.output
+
+
+@pytest.mark.slow
+def test_demo_plan_runs_end_to_end(demo_run, tmp_path):
+    """The demo writes a plan with every kind of change; its figures add up."""
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+
+    inputs = demo_run / "inputs"
+    out = tmp_path / "plan"
+    r = CliRunner().invoke(app, ["scenario", str(inputs / "study.toml"), "--plan",
+                                 str(inputs / "plan.toml"), "--out", str(out), "--offline"])
+    assert r.exit_code == 0, r.output
+    changes = pd.read_csv(out / "scenario_changes.csv")
+    assert changes.groupby("status").size().to_dict() == {
+        "placed": 7, "unplaced": 1, "removed": 1, "changed": 1}
+    # the clinic given in GCJ-02 lands on the WGS84 point of Egret Island
+    places = pd.read_csv(inputs / "places.csv").set_index("name")
+    clinic = changes.set_index("name").loc["Egret Island Clinic"]
+    assert clinic["region"] == "Egret Island"
+    assert (clinic["lon"], clinic["lat"]) == pytest.approx(
+        tuple(places.loc["Egret Island", ["lon", "lat"]]), abs=2e-6)
+    t = pd.read_csv(out / "scenario_targets.csv").set_index("label")
+    assert t.loc["new primary schools", "status"] == "short by 2"
+    comp = pd.read_csv(out / "scenario_summary.csv")
+    cov = comp.query("table == 'summary' and figure == 'coverage_pct' and level == 'group'")
+    cov = cov.set_index(["layer", "name"])["change"]
+    assert cov[("primary_schools", "west")] > 0 and cov[("primary_schools", "east")] == 0
+    assert cov[("clinics", "east")] < 0 < cov[("clinics", "island")]  # closure vs new clinic
