@@ -225,7 +225,7 @@ def sites(
     with _handled(debug):
         cfg = load_config(config)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
-        with _progress(_n_steps(cfg, 2, 4)) as step:
+        with _progress(_n_steps(cfg, 2, 3)) as step:
             study = Study.load(cfg, step)
             result = study.coverage(step)
             step("equity scorecard")
@@ -283,7 +283,7 @@ def scenario(
         sc = load_scenario(plan)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
         t0 = time.perf_counter()
-        with _progress(_n_steps(cfg, 3, 5)) as step:
+        with _progress(_n_steps(cfg, 3, 4)) as step:
             study = Study.load(cfg, step)
             res = run_scenario(study, sc, step)
             step("writing outputs")
@@ -291,8 +291,8 @@ def scenario(
         console.print(f"[bold]{escape(sc.name)}[/] on {escape(cfg.name)} "
                       f"({time.perf_counter() - t0:.1f} s)", highlight=False)
         counts = res.changes.groupby(["action", "status"]).size()
-        console.print("changes: " + ", ".join(f"{a} {s}: {n}" for (a, s), n in counts.items()),
-                      highlight=False, soft_wrap=True)
+        console.print("changes: " + (", ".join(f"{a} {s}: {n}" for (a, s), n in counts.items())
+                                     or "none"), highlight=False, soft_wrap=True)
         for t in res.targets.itertuples():
             console.print(f"  target {escape(str(t.label))}: {t.targeted:g} {escape(t.unit)} "
                           f"-> {escape(t.status)}", highlight=False, soft_wrap=True)

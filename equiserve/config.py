@@ -390,7 +390,7 @@ def _paths(v: _Validator, tbl: dict[str, Any], key: str) -> list[Path]:
         paths = [v.path(tbl, "source", key)]
     out = []
     for p in paths:
-        if any(c in p.name for c in "*?["):
+        if any(c in p.name for c in "*?[") and not p.exists():  # a pattern, not a file
             found = sorted(p.parent.glob(p.name))
             if not found:
                 raise ConfigError(f"{v.origin}: {key}.source pattern {str(p)!r} matches no "
@@ -398,7 +398,7 @@ def _paths(v: _Validator, tbl: dict[str, Any], key: str) -> list[Path]:
             out.extend(found)
         else:
             out.append(p)
-    return out
+    return list(dict.fromkeys(out))  # a file named twice is read once
 
 
 def _source(v: _Validator, tbl: dict[str, Any], key: str) -> SourceSpec:
@@ -623,7 +623,7 @@ def _population(v: _Validator, tbl: dict[str, Any]) -> PopulationConfig:
     common = {"type", "subgroups"}
     if ptype == "raster":
         v.keys(tbl, key, common | {"source", "band", "crs"}, required={"source"})
-        if isinstance(tbl["source"], list) or any(c in str(tbl["source"]) for c in "*?["):
+        if isinstance(tbl["source"], list) or len(_paths(v, tbl, key)) > 1:
             raise v.error("population.source", tbl["source"],
                           "one raster file (mosaic several first, e.g. gdal_merge.py)")
     elif ptype == "vector":

@@ -94,6 +94,8 @@ class Study:
     networks: dict[str, Network] = field(default_factory=dict)
     cell_snaps: dict[str, Snapped] = field(default_factory=dict)
     facility_snaps: dict[str, Snapped] = field(default_factory=dict)
+    #: How many of ``notes`` come from loading (the rest from analyses run since).
+    loaded_notes: int = 0
 
     @property
     def crs(self) -> pyproj.CRS:
@@ -135,6 +137,7 @@ class Study:
         study = cls(cfg, regions, population, layers, notes)
         if cfg.network is not None:
             study._load_networks(step)
+        study.loaded_notes = len(notes)
         return study
 
     def _load_networks(self, step: Progress) -> None:

@@ -319,6 +319,27 @@ def test_only_existing_additions_and_odd_coordinates(tiny):
         {"layer": "schools", "name": "At sea", "lon": 113.30, "lat": 22.10}]})
     row = apply_scenario(study, sc)[1].iloc[0]
     assert row["status"] == "placed" and row["note"].startswith("outside every region")
+    # a generic word is not an existing facility, even right next to one whose name ends
+    # with it; an area's name before it is (Core + Primary), and only nearby
+    core = study.layers["schools"].facilities.set_index("name").geometry["Core Primary"]
+    import geopandas as gpd
+
+    at = gpd.GeoSeries([core], crs=study.crs).to_crs(4326).iloc[0]
+    near = {"layer": "schools", "lon": at.x + 0.001, "lat": at.y}
+    sc = parse_scenario({"scenario": {"name": "x"}, "add": [
+        {**near, "name": "Primary"}, {**near, "name": "East Primary"},
+        {**near, "name": "Big School", "capacity": 50.0}]})
+    ch = apply_scenario(study, sc)[1].set_index("name")
+    assert ch.loc["Primary", "status"] == "already in baseline"  # "Core " + "Primary"
+    assert ch.loc["Primary", "facility_id"] == "S1"
+    assert ch.loc["East Primary", "status"] == "placed"
+    assert ch.loc["Big School", "status"] == "placed"
+    # an addition named like an existing facility needs no lookup, and its capacity is
+    # not silently dropped
+    sc = parse_scenario({"scenario": {"name": "x"}, "gazetteer": gaz, "add": [
+        {"layer": "schools", "name": "Core East Primary", "capacity": 5000.0}]})
+    row = apply_scenario(study, sc)[1].iloc[0]
+    assert row["status"] == "already in baseline" and "not applied" in row["note"]
 
 
 def test_ambiguous_and_conflicting_changes_are_errors(tiny, tmp_path):
@@ -387,7 +408,9 @@ def test_scenario_command_writes_everything(tiny, tmp_path):
         assert (out / name).stat().st_size > 0
     assert "new schools: 4 facilities -> named in full" in r.output
     notes = pd.read_csv(out / "data_quality.csv")
-    assert notes["subject"].str.startswith("plan: ").any()  # the plan's own notes marked
+    assert {"both", "plan"} <= set(notes["run"])
+    plan_notes = notes[notes["run"] == "plan"]
+    assert plan_notes["message"].str.contains("could not be placed and is left out").any()
     targets = pd.read_csv(out / "scenario_targets.csv")
     assert len(targets) == 4
     html = (out / "scenario_report.html").read_text(encoding="utf-8")
@@ -420,7 +443,12 @@ def test_demo_plan_runs_end_to_end(demo_run, tmp_path):
     assert (clinic["lon"], clinic["lat"]) == pytest.approx(
         tuple(places.loc["Egret Island", ["lon", "lat"]]), abs=2e-6)
     t = pd.read_csv(out / "scenario_targets.csv").set_index("label")
-    assert t.loc["new primary schools", "status"] == "short by 2"
+    assert t.loc["new primary schools", "status"] == "short by 2 (1 named but not placed)"
+    notes = pd.read_csv(out / "data_quality.csv")
+    # the baseline's note on children with no school on Coral Island is not the plan's
+    coral = notes["message"].str.contains("no primary_schools facility") & notes[
+        "message"].str.contains("Coral Island")
+    assert set(notes.loc[coral, "run"]) == {"baseline"}
     comp = pd.read_csv(out / "scenario_summary.csv")
     cov = comp.query("table == 'summary' and figure == 'coverage_pct' and level == 'group'")
     cov = cov.set_index(["layer", "name"])["change"]

@@ -415,6 +415,7 @@ class _MapBuilder:
         from equiserve.scenario.apply import PLACED, PROXY
 
         sec = LegendSection(f"Plan: {res.scenario.name}")
+        drew_blocks = False
         ch = res.changes
         for name in res.changed_layers:
             if name not in self.layers:
@@ -426,6 +427,7 @@ class _MapBuilder:
                 b = self.display(_blocks_frame(self.study, pd.DataFrame(
                     {"bx": bx, "by": by, "gain": gain[moved]}), self.block_m))
                 b = b[b["gain"].round(0) != 0]
+                drew_blocks = drew_blocks or len(b) > 0
                 b = b.assign(geometry=_round_geoms(b.geometry.values), layer=escape(name),
                              people=[f"{v:+,.0f}" for v in b["gain"]],
                              fill=np.where(b["gain"] > 0, CLOSED_COLOUR, OPENED_COLOUR))
@@ -475,11 +477,13 @@ class _MapBuilder:
                     tooltip=_tooltip(["name", "facility_id"], ["Closed by the plan", "Id"]),
                 ).add_to(self.fmap)
                 sec.add(icon_svg("cross", "#444444", 12), f"{name} closed by the plan")
-        sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8),
-                "block with people newly within the standard")
-        sec.add(swatch_svg(OPENED_COLOUR, OPENED_COLOUR, opacity=0.8),
-                "block with people newly beyond it (closures)")
-        self.legend.append(sec)
+        if drew_blocks:
+            sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8),
+                    "block with people newly within the standard")
+            sec.add(swatch_svg(OPENED_COLOUR, OPENED_COLOUR, opacity=0.8),
+                    "block with people newly beyond it (closures)")
+        if sec.rows:
+            self.legend.append(sec)
 
     def finish(self, title: str) -> folium.Map:
         n = sum(isinstance(c, folium.GeoJson) for c in self.fmap._children.values())

@@ -20,7 +20,7 @@ import shapely
 from equiserve.errors import ConfigError, DataError
 from equiserve.facilities import FacilityLayer
 from equiserve.geo import to_wgs84_geometries
-from equiserve.notes import Note
+from equiserve.notes import Notes
 from equiserve.scenario.config import AddSpec, ScenarioConfig
 from equiserve.scenario.gazetteer import Gazetteer, Match, normalise
 from equiserve.study import Study
@@ -45,13 +45,9 @@ def _check_layer(study: Study, layer: str, what: str) -> None:
 def _find_one(fac: gpd.GeoDataFrame, layer: str, ident: str | None, name: str | None,
               what: str, removed: gpd.GeoDataFrame | None = None) -> int:
     """The one row of ``fac`` with this id or (normalised) name; an error otherwise."""
-    if ident is not None:
-        rows = np.flatnonzero(fac["facility_id"].astype(str).to_numpy() == ident)
-        key, value, pool = "id", ident, fac["facility_id"].astype(str).tolist()
-    else:
-        target = normalise(name)
-        rows = np.flatnonzero([normalise(n) == target for n in fac["name"]])
-        key, value, pool = "name", name, fac["name"].astype(str).tolist()
+    rows = _matches(fac, ident, name)
+    key, value = ("id", ident) if ident is not None else ("name", name)
+    pool = fac["facility_id" if ident is not None else "name"].astype(str).tolist()
     if len(rows) > 1:
         ids = ", ".join(fac["facility_id"].astype(str).iloc[rows[:6]])
         raise DataError(f"scenario: {what}: {len(rows)} facilities of layer {layer!r} have "
@@ -73,27 +69,44 @@ def _matches(fac: gpd.GeoDataFrame, ident: str | None, name: str | None) -> np.n
     return np.flatnonzero([normalise(n) == normalise(name) for n in fac["name"]])
 
 
-def _in_baseline(fac: gpd.GeoDataFrame, spec: AddSpec, match: Match) -> int | None:
+#: An addition within this distance (m) of an existing facility whose name is the
+#: addition's name after an area's name (珠海市中山大学附属中学 for 中山大学附属中学) is it.
+SAME_SITE_M = 500.0
+#: Endings of Chinese administrative area names (city, district, county, town).
+AREA_SUFFIXES = ("市", "区", "县", "镇")
+
+
+def _in_baseline(study: Study, fac: gpd.GeoDataFrame, spec: AddSpec,
+                 match: Match | None) -> int | None:
     """Row of ``fac`` that already is this facility, or None.
 
-    Its own name, or, when the name itself was looked up (no separate ``place``), the
-    gazetteer's name for it; else an existing name containing its name (中山大学附属中学 in
-    珠海市中山大学附属中学; names of 4+ characters only, so "Core" is not "Core Primary").
-    A separate ``place`` (a town, a park) never identifies the facility.
+    Its own name, exactly (no point needed); or, with a point, an existing facility within
+    :data:`SAME_SITE_M` whose name is the gazetteer's name for it (when the name itself was
+    looked up, not a separate ``place``) or is its name after an area's name (珠海市, 香洲区, a
+    region of the study), and only if exactly one does. A separate
+    ``place`` (a town, a park) never identifies the facility, and a part of a name
+    ("School") never matches without the point.
     """
     names = [normalise(n) for n in fac["name"]]
-    wanted = {normalise(spec.name)}
-    if spec.place is None and not spec.has_coordinates:
-        wanted.add(normalise(match.name))
-    for i, n in enumerate(names):
-        if n in wanted:
-            return i
     own = normalise(spec.name)
-    if len(own) >= 4:
-        for i, n in enumerate(names):
-            if own in n:
-                return i
-    return None
+    if own in names:
+        return names.index(own)
+    if match is None or not len(fac):
+        return None
+    x, y, _r, _g = _locate(study, [match.lon], [match.lat])
+    near = np.flatnonzero(np.hypot(shapely.get_x(fac.geometry.values) - x[0],
+                                   shapely.get_y(fac.geometry.values) - y[0]) <= SAME_SITE_M)
+    looked_up = normalise(match.name) if spec.place is None and not spec.has_coordinates \
+        else None
+    areas = {normalise(r) for r in study.regions.names}
+
+    def area_prefixed(n: str) -> bool:  # 珠海市 + 中山大学附属中学, 香洲区 + 第十九小学
+        prefix = n[:-len(own)]
+        return bool(prefix) and n.endswith(own) and (prefix.endswith(AREA_SUFFIXES)
+                                                     or prefix in areas)
+
+    hits = [i for i in near if names[i] == looked_up or area_prefixed(names[i])]
+    return int(hits[0]) if len(hits) == 1 else None
 
 
 def _lonlat(spec: AddSpec) -> tuple[float, float]:
@@ -171,26 +184,37 @@ def _layer_changes(study: Study, name: str, scenario: ScenarioConfig,
     kept = fac[keep].reset_index(drop=True)
     added = []
     for spec in adds:
-        match, placed_by, reason = _place(spec, gazetteer)
         row = {"action": "add", "layer": name, "name": spec.name,
-               "capacity_after": spec.capacity, "note": spec.note, "placed_by": placed_by}
-        if match is None:
-            rows.append({**row, "status": UNPLACED, "precision": reason})
-            continue
-        row.update({"matched_name": match.name, "lon": match.lon, "lat": match.lat,
-                    "precision": match.precision})
-        i = _in_baseline(kept, spec, match)
-        if i is not None:
-            row.update({"status": EXISTS, "facility_id": kept["facility_id"].iloc[i],
-                        "region": kept["region"].iloc[i], "group": kept["group"].iloc[i],
-                        "note": f"in the baseline data as {kept['name'].iloc[i]!r}; not added "
-                                "twice" + (f"; {spec.note}" if spec.note else "")})
+               "capacity_after": spec.capacity, "note": spec.note}
+        exists = _in_baseline(study, kept, spec, None)  # its own name: no lookup needed
+        match = None
+        if exists is None:
+            match, placed_by, reason = _place(spec, gazetteer)
+            row["placed_by"] = placed_by
+            if match is None:
+                rows.append({**row, "status": UNPLACED, "precision": reason})
+                continue
+            row.update({"matched_name": match.name, "lon": match.lon, "lat": match.lat,
+                        "precision": match.precision})
+            exists = _in_baseline(study, kept, spec, match)
+        if exists is not None:
+            note = [f"in the baseline data as {kept['name'].iloc[exists]!r}; not added twice"]
+            if spec.capacity is not None:
+                note.append(f"its capacity ({spec.capacity:g}) is not applied: use "
+                            "[[capacity]] for an existing facility")
+            pt = kept.geometry.iloc[exists]
+            lonlat = gpd.GeoSeries([pt], crs=study.crs).to_crs(4326).iloc[0]
+            row.update({"status": EXISTS, "facility_id": kept["facility_id"].iloc[exists],
+                        "region": kept["region"].iloc[exists],
+                        "group": kept["group"].iloc[exists], "capacity_after": None,
+                        "lon": lonlat.x, "lat": lonlat.y,
+                        "note": "; ".join(filter(None, [*note, spec.note]))})
             rows.append(row)
             continue
         row["status"] = PROXY if spec.proxy_for else PLACED
         if spec.proxy_for:
             row["precision"] = f"proxy for {spec.proxy_for}: {match.precision}"
-        row["facility_id"] = f"plan-{name}-{spec.index + 1}"
+        row["facility_id"] = f"plan-{name}-{len(added) + 1}"
         rows.append(row)
         added.append(row)
 
@@ -267,8 +291,8 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
     for spec in (*scenario.add, *scenario.remove, *scenario.capacity):
         _check_layer(study, spec.layer, f"[[{type(spec).__name__[:-4].lower()}]] "
                                         f"{getattr(spec, 'name', None) or spec.id!r}")
-    notes = copy.deepcopy(study.notes)
-    first_plan_note = len(notes)
+    # the plan starts from what loading found, not from the baseline's coverage notes
+    notes = Notes(copy.deepcopy(list(study.notes[:study.loaded_notes])))
     if gazetteer is None and any(not a.has_coordinates for a in scenario.add):
         gazetteer = Gazetteer.from_config(scenario.gazetteer, notes)
 
@@ -302,10 +326,9 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
             for n in changes.loc[bad, "note"]]
     unplaced = changes[changes["status"] == UNPLACED]
     if len(unplaced):
-        notes.warn("scenario", f"{len(unplaced)} planned facilit"
-                   f"{'y' if len(unplaced) == 1 else 'ies'} could not be placed and are left "
-                   f"out of the plan's figures: {', '.join(unplaced['name'].head(8))}"
+        one = len(unplaced) == 1
+        notes.warn("scenario", f"{len(unplaced)} planned facilit{'y' if one else 'ies'} could "
+                   f"not be placed and {'is' if one else 'are'} left out of the plan's "
+                   f"figures: {', '.join(unplaced['name'].head(8))}"
                    + (" …" if len(unplaced) > 8 else ""))
-    notes[first_plan_note:] = [Note(n.level, f"plan: {n.subject}", n.message)
-                               for n in notes[first_plan_note:]]
     return plan, changes

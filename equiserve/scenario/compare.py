@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 import pandas as pd
 
@@ -81,8 +83,6 @@ def compare(base_summary: pd.DataFrame, plan_summary: pd.DataFrame,
 def check_targets(scenario: ScenarioConfig, layers: list[str], regions: list[str]) -> None:
     """Refuse targets naming an unknown region or group, or a misspelt layer (a layer the
     study lacks on purpose, e.g. elderly care without data, is fine: it is not tracked)."""
-    import difflib
-
     for t in scenario.targets:
         if t.region is not None and t.region not in regions:
             close = difflib.get_close_matches(t.region, regions, n=1, cutoff=0.3)
@@ -142,6 +142,8 @@ def track_targets(scenario: ScenarioConfig, changes: pd.DataFrame,
             status = f"named in full; {t.count - located:g} not placed"
         else:
             status = f"short by {t.count - located:g}"
+            if unplaced:
+                detail.insert(0, f"{unplaced} named but not placed")
         if t.region is not None:
             elsewhere = int(((adds["layer"] == t.layer) & (adds["status"] == UNPLACED)).sum())
             if elsewhere:

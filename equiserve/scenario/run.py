@@ -51,6 +51,15 @@ class ScenarioResult:
         b, p = self.baseline_result.layers[layer], self.plan_result.layers[layer]
         return b.weights * (p.covered.astype(float) - b.covered.astype(float))
 
+    def notes_frame(self) -> pd.DataFrame:
+        """Data-quality notes with a ``run`` column: ``both`` (found while loading),
+        ``baseline`` or ``plan`` (found while analysing that run)."""
+        n = self.baseline.loaded_notes
+        parts = [(self.baseline.notes[:n], "both"), (self.baseline.notes[n:], "baseline"),
+                 (self.plan.notes[n:], "plan")]
+        return pd.DataFrame([(run, x.level, x.subject, x.message) for notes, run in parts
+                             for x in notes], columns=["run", "level", "subject", "message"])
+
     @property
     def changed_layers(self) -> list[str]:
         """Layers whose facilities or capacities the plan changes (in study order)."""
@@ -106,7 +115,7 @@ def write_scenario_outputs(res: ScenarioResult, out_dir: str | os.PathLike[str],
         res.comparison.to_csv(tmp / "scenario_summary.csv", index=False, float_format="%.10g")
         res.targets.to_csv(tmp / "scenario_targets.csv", index=False, float_format="%.10g")
         res.changes.to_csv(tmp / "scenario_changes.csv", index=False, float_format="%.10g")
-        notes = res.plan.notes.to_frame()
+        notes = res.notes_frame()
         notes.to_csv(tmp / "data_quality.csv", index=False)
         about = {"scenario": res.scenario.name, **about_table(res.plan),
                  "baseline/plan": "every figure of the study without and with the plan; "
