@@ -46,6 +46,17 @@ class Regions:
         return self.gdf["group"].to_numpy(dtype=object)
 
     @property
+    def group_names(self) -> list[str]:
+        """The groups in order of first appearance (east, west, island, ...)."""
+        return list(dict.fromkeys(self.groups))
+
+    @property
+    def group_index(self) -> np.ndarray:
+        """Index in :attr:`group_names` of each region's group."""
+        order = {g: i for i, g in enumerate(self.group_names)}
+        return np.array([order[g] for g in self.groups], dtype=np.int64)
+
+    @property
     def crs(self) -> pyproj.CRS:
         """The working CRS (projected, metres)."""
         return self.gdf.crs

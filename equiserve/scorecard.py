@@ -123,11 +123,10 @@ def layer_access(study: Study, name: str) -> LayerAccess:
 def _levels(study: Study) -> list[tuple[str, list[str], list[str | None], np.ndarray]]:
     """(level, names, groups, label per cell) for study, groups and regions."""
     reg = study.regions
-    groups = list(dict.fromkeys(reg.groups))
-    g_of_r = np.array([groups.index(g) for g in reg.groups], dtype=np.int64)
+    groups = reg.group_names
     r = study.population.region
     return [("study", ["study"], [None], np.zeros(len(r), dtype=np.int64)),
-            ("group", groups, groups, g_of_r[r]),
+            ("group", groups, groups, reg.group_index[r]),
             ("region", list(reg.names), list(reg.groups), r.astype(np.int64))]
 
 
@@ -135,7 +134,7 @@ def _fac_levels(study: Study, name: str) -> dict[str, np.ndarray]:
     """Label of each facility per level (-1 outside every region)."""
     fac = study.layers[name].facilities
     reg = study.regions
-    groups = list(dict.fromkeys(reg.groups))
+    groups = reg.group_names
     rmap = {n: i for i, n in enumerate(reg.names)}
     region = np.array([rmap.get(r, -1) for r in fac["region"]], dtype=np.int64)
     group = np.array([groups.index(g) if isinstance(g, str) else -1 for g in fac["group"]],

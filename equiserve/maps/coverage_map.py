@@ -26,9 +26,9 @@ from equiserve.maps.style import (
     ACCESS_COLOURS,
     ACCESS_RATIO_EDGES,
     GAP_COLOURS,
-    GROUP_COLOURS,
     LAYER_COLOURS,
     SHAPES,
+    group_colours,
     icon_svg,
     swatch_svg,
 )
@@ -224,8 +224,8 @@ class _MapBuilder:
 
     def add_regions(self) -> None:
         study = self.study
-        groups = list(dict.fromkeys(study.regions.groups))
-        colour_of = {g: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, g in enumerate(groups)}
+        groups = study.regions.group_names
+        colour_of = group_colours(groups)
         pop = np.bincount(study.population.region, weights=study.population.population,
                           minlength=len(self.regions))
         reg = gpd.GeoDataFrame({

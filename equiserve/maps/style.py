@@ -4,6 +4,13 @@ import math
 
 #: Colours of region groups (east, west, island, ...) in order of first appearance.
 GROUP_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def group_colours(groups: list[str]) -> dict[str, str]:
+    """Colour of each group, by its position in ``groups`` (``Regions.group_names``)."""
+    return {g: GROUP_COLOURS[i % len(GROUP_COLOURS)] for i, g in enumerate(groups)}
+
+
 #: Colours of facility layers in config order.
 LAYER_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
                  "#17becf", "#bcbd22", "#7f7f7f"]

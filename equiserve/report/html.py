@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from equiserve.coverage.equity import lorenz_curve
-from equiserve.maps.style import GROUP_COLOURS
+from equiserve.maps.style import GROUP_COLOURS, group_colours
 from equiserve.report.charts import distance_cdf_svg, lorenz_svg
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def _distance_text(study: Study, result: CoverageResult) -> str:
 
 def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -> dict:
     card = eq.scorecard
-    groups = list(dict.fromkeys(study.regions.groups))
+    groups = study.regions.group_names
     layers = []
     for name, layer in study.layers.items():
         cov = result.layers[name]
@@ -191,9 +191,9 @@ def _scorecard_context(study: Study, result: CoverageResult, eq: EquityResult) -
 
 
 def _group_masks(study: Study, groups: list[str]) -> list[tuple[str, str, np.ndarray]]:
-    cell_group = np.asarray(study.regions.groups, dtype=object)[study.population.region]
-    return [(g, GROUP_COLOURS[i % len(GROUP_COLOURS)], cell_group == g)
-            for i, g in enumerate(groups)]
+    """(group, its colour, its cells) for each group."""
+    cell_group = study.regions.groups[study.population.region]
+    return [(g, colour, cell_group == g) for g, colour in group_colours(groups).items()]
 
 
 def _distance_chart(study: Study, cov, groups: list[str], limit: float) -> str:
@@ -233,8 +233,7 @@ def _lorenz_chart(study: Study, cov, x: np.ndarray, groups: list[str], measure: 
 def before_after_chart(study: Study, levels, names, before, after,
                        labels: tuple[str, str] = ("before", "after")) -> str:
     """Paired bars (grey = before, group colour = after) of coverage % per study/group."""
-    colour_of = {g: c for g, c, _ in _group_masks(study, list(dict.fromkeys(
-        study.regions.groups)))}
+    colour_of = group_colours(study.regions.group_names)
     names, levels = list(names), list(levels)
     return bar_chart_svg(
         [f"{n} {when}" for n in names for when in labels],
@@ -320,7 +319,7 @@ def render_report(study: Study, result: CoverageResult, equity: EquityResult | N
     from equiserve import __version__
 
     s = result.summary
-    groups = list(dict.fromkeys(study.regions.groups))
+    groups = study.regions.group_names
     overview, sections = [], []
     for name, layer in study.layers.items():
         rows = s[s["layer"] == name]

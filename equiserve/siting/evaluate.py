@@ -84,8 +84,8 @@ def marginal_gains(study: Study, result: CoverageResult, layer: str, cands: Cand
     w = cov.weights
     pop = study.population
     reg = study.regions
-    groups = list(dict.fromkeys(reg.groups))
-    g_of_r = np.array([groups.index(g) for g in reg.groups])
+    groups = reg.group_names
+    g_of_r = reg.group_index
     uncovered = np.where(cov.covered, 0.0, w)
     cover = sp.csr_matrix(cover, dtype=float)
     gained = cover.multiply(uncovered[:, None]).tocsc()
