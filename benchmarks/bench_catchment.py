@@ -40,8 +40,8 @@ import scipy.sparse as sp
 from _timing import timed  # benchmarks/_timing.py
 from scipy.spatial import cKDTree
 
-from equiserve.coverage.capacity import allocate_nearest_first
-from equiserve.coverage.catchment import enhanced_two_step_fca, two_step_fca
+from equiserve.analysis.capacity import allocate_nearest_first
+from equiserve.analysis.catchment import enhanced_two_step_fca, two_step_fca
 from equiserve.testing import nearest_first_reference
 
 RADIUS = 1800.0

@@ -30,7 +30,7 @@ from _timing import timed  # benchmarks/_timing.py
 
 from equiserve import Study, load_config
 from equiserve.config import Standard
-from equiserve.demo import write_demo_inputs
+from equiserve.datasets.demo import write_demo_inputs
 from equiserve.errors import DataQualityWarning
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 from _timing import timed  # benchmarks/_timing.py
 
 from equiserve.errors import DataQualityWarning
-from equiserve.maps import coverage_map, save_map
-from equiserve.maps.coverage_map import gap_blocks
-from equiserve.report.tables import cells_frame, service_areas_frame
+from equiserve.outputs.maps import coverage_map, save_map
+from equiserve.outputs.maps.coverage_map import gap_blocks
+from equiserve.outputs.tables import cells_frame, service_areas_frame
 from equiserve.study import Study
 
 
@@ -46,7 +46,7 @@ def main() -> None:
 
         cfg, layer = write_tiny_study(tmp / "in"), "schools"
     else:
-        from equiserve.demo import write_demo_inputs
+        from equiserve.datasets.demo import write_demo_inputs
 
         cfg, layer = write_demo_inputs(tmp / "in"), "primary_schools"
     study = Study.load(cfg)

@@ -65,7 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _timing import timed  # noqa: E402  (benchmarks/_timing.py)
 
-from equiserve.coverage.network import network_nearest_facility  # noqa: E402
+from equiserve.analysis.network_nearest import network_nearest_facility  # noqa: E402
 from equiserve.network import Network, Snapped  # noqa: E402
 
 SEED = 20240611

@@ -52,7 +52,7 @@ def _n_steps(cfg, per_layer: int, extra: int) -> int:
 
 def _basemap(cfg, tiles: str | None, tiles_crs: str | None, offline: bool):
     """The base map, resolved before the long work so that a bad setting fails at once."""
-    from equiserve.maps import basemap_from_config
+    from equiserve.outputs.maps import basemap_from_config
 
     base = basemap_from_config(cfg.map, tiles, tiles_crs, require_key=not offline)
     return None if offline else base  # a bad setting is an error even when offline
@@ -105,7 +105,7 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = None,
          tiles_crs: str | None = None) -> None:
     from equiserve.config import load_config
-    from equiserve.report import write_outputs
+    from equiserve.outputs import write_outputs
     from equiserve.study import Study
 
     cfg = load_config(config)
@@ -161,7 +161,7 @@ def demo(
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
-    from equiserve.demo import write_demo_inputs
+    from equiserve.datasets.demo import write_demo_inputs
 
     with _handled(debug):
         inputs = Path(out).expanduser().resolve() / "inputs"

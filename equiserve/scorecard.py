@@ -23,22 +23,22 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from equiserve.coverage.capacity import allocate_nearest_first
-from equiserve.coverage.catchment import (
+from equiserve.analysis.capacity import allocate_nearest_first
+from equiserve.analysis.catchment import (
     gaussian_weights,
     gravity_weights,
     step_weights,
     two_step_fca,
 )
-from equiserve.coverage.equity import equity_indices, lorenz_curve, theil_decomposition
-from equiserve.coverage.od import network_od, straight_line_od
-from equiserve.coverage.summary import grouped_weighted_quantile
+from equiserve.analysis.inequality import equity_indices, lorenz_curve, theil_decomposition
+from equiserve.analysis.od import network_od, straight_line_od
+from equiserve.analysis.summary import grouped_weighted_quantile
 
 if TYPE_CHECKING:
     from equiserve.config import CatchmentConfig
     from equiserve.study import CoverageResult, Study
 
-#: Indices written per measure (see equiserve.coverage.equity.equity_indices).
+#: Indices written per measure (see equiserve.analysis.inequality.equity_indices).
 INDEX_KEYS = ("mean", "gini", "theil", "theil_between_groups", "theil_within_groups",
               "theil_between_regions", "theil_within_regions", "cv", "best_region",
               "worst_region", "best_value", "worst_value", "worst_to_best", "excluded_weight",

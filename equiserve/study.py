@@ -2,7 +2,7 @@
 
     study.toml -> StudyConfig -> Study.load() -> regions, population grid, facility layers
                -> Study.coverage() -> CoverageResult (arrays per layer + summary table)
-               -> equiserve.report.write_outputs(...)
+               -> equiserve.outputs.write_outputs(...)
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from equiserve.analysis import coverage_table, nearest_facility
+from equiserve.analysis.network_nearest import network_nearest_facility
+from equiserve.analysis.summary import SUMMARY_COLUMNS
 from equiserve.config import StudyConfig, load_config
-from equiserve.coverage import coverage_table, nearest_facility
-from equiserve.coverage.network import network_nearest_facility
-from equiserve.coverage.summary import SUMMARY_COLUMNS
 from equiserve.errors import ConfigError, DataError
-from equiserve.facilities import FacilityLayer, load_facility_layer
+from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
+from equiserve.inputs.population import PopulationGrid, load_population
+from equiserve.inputs.regions import Regions, load_regions
 from equiserve.network import BuildOptions, Network, Snapped, network_from_osm
 from equiserve.notes import Notes
-from equiserve.population import PopulationGrid, load_population
-from equiserve.regions import Regions, load_regions
 
 if TYPE_CHECKING:
     from equiserve.scorecard import EquityResult
@@ -323,7 +323,7 @@ def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.P
     Returns a mapping of output name to path. Outputs are written atomically: on an error
     nothing in ``out_dir`` changes.
     """
-    from equiserve.report import write_outputs
+    from equiserve.outputs import write_outputs
 
     study = Study.load(config, progress)
     result = study.coverage(progress)

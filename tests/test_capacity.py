@@ -16,8 +16,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import maximum_flow
 
-from equiserve.coverage import capacity as capacity_module
-from equiserve.coverage.capacity import Allocation, allocate_nearest_first
+from equiserve.analysis import capacity as capacity_module
+from equiserve.analysis.capacity import Allocation, allocate_nearest_first
 from equiserve.testing import nearest_first_reference
 
 

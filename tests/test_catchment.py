@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from equiserve.coverage.catchment import (
+from equiserve.analysis.catchment import (
     enhanced_two_step_fca,
     gaussian_weights,
     gravity_access,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from equiserve.coverage import (
+from equiserve.analysis import (
     coverage_table,
     grouped_weighted_quantile,
     nearest_facility,

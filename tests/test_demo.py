@@ -1,4 +1,4 @@
-"""Tests of equiserve.demo, the generator of the synthetic demo study area.
+"""Tests of equiserve.datasets.demo, the generator of the synthetic demo study area.
 
 The demo is generated once per module. Its properties are checked with computations that
 are independent of the generator: GDAL rasterisation for populations by group, geopandas
@@ -22,7 +22,7 @@ import shapely
 from pyproj import Geod
 from rasterio.features import rasterize
 
-from equiserve.demo import write_demo_inputs
+from equiserve.datasets.demo import write_demo_inputs
 from equiserve.network import Network
 
 UTM = "EPSG:32649"
@@ -93,7 +93,7 @@ def _group_grid(regions: gpd.GeoDataFrame, raster: dict) -> np.ndarray:
 
 def _wgs84_from_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Invert GCJ-02 by fixed-point iteration on the forward transform."""
-    from equiserve.geo import gcj02_from_wgs84
+    from equiserve.crs import gcj02_from_wgs84
 
     wlon, wlat = lon.copy(), lat.copy()
     for _ in range(20):

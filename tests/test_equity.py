@@ -1,4 +1,4 @@
-"""Tests of equiserve.coverage.equity against hand-worked cases and direct formulas."""
+"""Tests of equiserve.analysis.inequality against hand-worked cases and direct formulas."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from equiserve.coverage.equity import (
+from equiserve.analysis.inequality import (
     TheilDecomposition,
     coefficient_of_variation,
     equity_indices,

@@ -13,8 +13,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from equiserve.report import excel
-from equiserve.report.excel import sheet_names, write_xlsx
+from equiserve.outputs import excel
+from equiserve.outputs.excel import sheet_names, write_xlsx
 
 FORMULA = '=HYPERLINK("http://x")'
 LONG = "population_within_standard_by_region_grp"  # 40 characters

@@ -1,4 +1,4 @@
-"""Tests of equiserve.facilities.load_facility_layer: access points, checks and notes.
+"""Tests of equiserve.inputs.facilities.load_facility_layer: access points, checks and notes.
 
 Access points are checked against coordinates projected independently with pyproj (points
 and hand-written OSM entrance nodes) or against shapely containment (polygons); region
@@ -19,9 +19,9 @@ import shapely
 
 from equiserve.config import LayerConfig, SourceSpec, Standard
 from equiserve.errors import DataError, DataQualityWarning
-from equiserve.facilities import FacilityLayer, load_facility_layer
+from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
+from equiserve.inputs.regions import Regions
 from equiserve.notes import Notes
-from equiserve.regions import Regions
 from equiserve.testing import TINY_CRS, TINY_ORIGIN, tiny_facilities, tiny_regions
 
 UTM = pyproj.CRS.from_user_input(TINY_CRS)

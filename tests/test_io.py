@@ -19,7 +19,7 @@ import pyproj
 import pytest
 import shapely
 
-from equiserve import geo
+from equiserve import crs as geo
 from equiserve.config import SourceSpec
 from equiserve.errors import ConfigError, DataError, DataQualityWarning
 from equiserve.io.vector import read_vector

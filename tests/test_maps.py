@@ -10,12 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from equiserve.crs import gcj02_from_wgs84
 from equiserve.errors import ConfigError, DataQualityWarning
-from equiserve.geo import gcj02_from_wgs84
-from equiserve.maps import access_blocks, coverage_map, gap_blocks, resolve_basemap, save_map
-from equiserve.maps.coverage_map import gap_edges, nice_number
-from equiserve.maps.style import GAP_COLOURS
-from equiserve.report.tables import service_areas_frame
+from equiserve.outputs.maps import (
+    access_blocks,
+    coverage_map,
+    gap_blocks,
+    resolve_basemap,
+    save_map,
+)
+from equiserve.outputs.maps.coverage_map import gap_edges, nice_number
+from equiserve.outputs.maps.style import GAP_COLOURS
+from equiserve.outputs.tables import service_areas_frame
 from equiserve.study import Study
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -163,7 +169,7 @@ def test_access_blocks_are_population_weighted_means(tiny):
 def _legend(fmap: folium.Map) -> str:
     import json
 
-    from equiserve.maps.legend import _Legend
+    from equiserve.outputs.maps.legend import _Legend
 
     box = next(c for c in fmap._children.values() if isinstance(c, _Legend))
     return json.loads(box.payload.replace("<\\/", "</"))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from equiserve.coverage.network import network_nearest_facility
+from equiserve.analysis.network_nearest import network_nearest_facility
 from equiserve.errors import DataError
 from equiserve.network import Network, network_from_osm
 from equiserve.network.osm import BuildOptions, parse_duration_min, parse_maxspeed

@@ -1,4 +1,4 @@
-"""Tests of equiserve.population: rasters, vector grids and points, census totals.
+"""Tests of equiserve.inputs.population: rasters, vector grids and points, census totals.
 
 Every total is checked against an independent computation: NumPy sums over the pixels
 written, with pixel centres placed in regions by shapely on the test's own coordinates;
@@ -22,15 +22,15 @@ from rasterio.transform import from_origin
 
 from equiserve.config import PopulationConfig, RegionsConfig, SourceSpec, SubgroupSpec
 from equiserve.errors import DataError, DataQualityWarning
-from equiserve.notes import Notes
-from equiserve.population import (
+from equiserve.inputs.population import (
     PopulationGrid,
     load_population,
     population_from_census,
     population_from_raster,
     population_from_vector,
 )
-from equiserve.regions import Regions, load_regions
+from equiserve.inputs.regions import Regions, load_regions
+from equiserve.notes import Notes
 from equiserve.testing import TINY_CRS, TINY_ORIGIN, tiny_population, tiny_regions
 
 UTM = pyproj.CRS.from_user_input(TINY_CRS)
@@ -532,7 +532,7 @@ def test_census_table_keys_as_floats_match_integer_region_codes(tmp_path):
 
 
 def test_settlement_weights_conserve_totals_and_follow_the_points(regions):
-    from equiserve.population.sources import settlement_weights
+    from equiserve.inputs.population.sources import settlement_weights
 
     totals = np.array([1000.0, 2500.0, 37.0])
     core = regions.gdf.geometry.iloc[0]
@@ -557,7 +557,7 @@ def test_settlement_weights_conserve_totals_and_follow_the_points(regions):
 
 def test_settlement_weights_from_the_config(tmp_path):
     from equiserve.config import load_config
-    from equiserve.population import load_population
+    from equiserve.inputs.population import load_population
     from equiserve.testing import write_tiny_study
 
     cfg_path = write_tiny_study(tmp_path)
@@ -576,7 +576,7 @@ def test_settlement_weights_from_the_config(tmp_path):
     cfg_path.write_text(text.replace('serves = "children_6_11"\n', ""), encoding="utf-8")
     cfg = load_config(cfg_path)
     assert cfg.population.weights.sigma_m == 300 and cfg.population.weights.floor == 0.02
-    from equiserve.regions import load_regions
+    from equiserve.inputs.regions import load_regions
 
     notes = Notes()
     reg = load_regions(cfg.regions, None, notes)

@@ -9,8 +9,8 @@ import shapely
 
 from equiserve.config import RegionsConfig, SourceSpec, SplitSpec
 from equiserve.errors import DataError
+from equiserve.inputs.regions import load_regions
 from equiserve.notes import Notes
-from equiserve.regions import load_regions
 
 
 @pytest.fixture

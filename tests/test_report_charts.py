@@ -13,9 +13,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from equiserve.coverage.equity import gini, lorenz_curve
-from equiserve.report import charts
-from equiserve.report.charts import (
+from equiserve.analysis.inequality import gini, lorenz_curve
+from equiserve.outputs.report import charts
+from equiserve.outputs.report.charts import (
     LinearScale,
     distance_cdf_svg,
     downsample_monotone,

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from equiserve.config.scenario import GazetteerConfig
+from equiserve.crs import wgs84_from_gcj02
 from equiserve.errors import ConfigError, DataError, DataQualityWarning
-from equiserve.geo import wgs84_from_gcj02
 from equiserve.scenario import (
     Gazetteer,
     apply_scenario,
@@ -19,7 +20,6 @@ from equiserve.scenario import (
     parse_scenario,
     run_scenario,
 )
-from equiserve.scenario.config import GazetteerConfig
 from equiserve.study import Study
 
 PLACES = """name,alias,lon,lat,precision

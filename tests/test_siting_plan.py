@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from equiserve import Study
+from equiserve.analysis.inequality import gini, theil_t
 from equiserve.cli import app
-from equiserve.coverage.equity import gini, theil_t
 from equiserve.errors import ConfigError, DataError, DataQualityWarning
 from equiserve.siting.candidates import (
     candidates_from_file,

@@ -16,7 +16,7 @@ import shapely
 
 from equiserve import Study, run_report
 from equiserve.errors import ConfigError, DataError, DataQualityWarning
-from equiserve.report import EQUITY_OUTPUTS, OUTPUTS
+from equiserve.outputs import EQUITY_OUTPUTS, OUTPUTS
 
 SUMMARY_MIN_COLUMNS = ["layer", "level", "name", "population", "covered_population",
                        "coverage_pct", "unserved_population", "mean_distance_m",

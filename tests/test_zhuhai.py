@@ -15,9 +15,9 @@ from scipy.spatial import cKDTree
 
 from equiserve import run_report
 from equiserve.config import RegionsConfig, SourceSpec
+from equiserve.crs import parse_crs
 from equiserve.errors import DataQualityWarning
-from equiserve.geo import parse_crs
-from equiserve.regions import load_regions
+from equiserve.inputs.regions import load_regions
 
 pytestmark = pytest.mark.realdata
 

@@ -19,8 +19,8 @@ import pyproj
 import shapely
 
 from equiserve.config import SourceSpec
+from equiserve.crs import to_wgs84_geometries
 from equiserve.errors import ConfigError, DataError
-from equiserve.geo import to_wgs84_geometries
 from equiserve.notes import Notes
 
 WGS84 = pyproj.CRS.from_epsg(4326)

@@ -259,7 +259,7 @@ def _read_ways(path: Path) -> list[tuple[int, dict[str, str], list[int], list[fl
 
 def _build(paths: list[Path], opts: BuildOptions, crs: pyproj.CRS | str | int | None
            ) -> Network:
-    from equiserve.geo import utm_crs_for
+    from equiserve.crs import utm_crs_for
 
     ways, seen = [], set()
     for p in paths:

@@ -5,10 +5,10 @@ See :mod:`.config` for the plan file, :mod:`.gazetteer` for placing facilities b
 and target tracking, and :mod:`.run` for the whole run and its outputs.
 """
 
+from equiserve.config.scenario import ScenarioConfig, load_scenario, parse_scenario
+from equiserve.inputs.gazetteer import Gazetteer
 from equiserve.scenario.apply import apply_scenario
 from equiserve.scenario.compare import compare, track_targets
-from equiserve.scenario.config import ScenarioConfig, load_scenario, parse_scenario
-from equiserve.scenario.gazetteer import Gazetteer
 from equiserve.scenario.run import (
     SCENARIO_OUTPUTS,
     ScenarioResult,

@@ -17,12 +17,12 @@ import pandas as pd
 import pyproj
 import shapely
 
+from equiserve.config.scenario import AddSpec, ScenarioConfig
+from equiserve.crs import to_wgs84_geometries
 from equiserve.errors import ConfigError, DataError
-from equiserve.facilities import FacilityLayer
-from equiserve.geo import to_wgs84_geometries
+from equiserve.inputs.facilities import FacilityLayer
+from equiserve.inputs.gazetteer import Gazetteer, Match, normalise
 from equiserve.notes import Notes
-from equiserve.scenario.config import AddSpec, ScenarioConfig
-from equiserve.scenario.gazetteer import Gazetteer, Match, normalise
 from equiserve.study import Study
 
 #: Statuses of an added facility in the changes table.

@@ -7,9 +7,9 @@ import difflib
 import numpy as np
 import pandas as pd
 
+from equiserve.config.scenario import ScenarioConfig
 from equiserve.errors import ConfigError
 from equiserve.scenario.apply import EXISTS, PLACED, PROXY, UNPLACED
-from equiserve.scenario.config import ScenarioConfig
 
 #: Unit of each figure of the comparison, by column name.
 UNITS = {

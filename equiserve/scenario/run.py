@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from equiserve.config.scenario import ScenarioConfig, load_scenario
 from equiserve.scenario.apply import PLACED, PROXY, apply_scenario
 from equiserve.scenario.compare import check_targets, compare, track_targets
-from equiserve.scenario.config import ScenarioConfig, load_scenario
 
 if TYPE_CHECKING:
-    from equiserve.maps.basemap import BaseMap
+    from equiserve.outputs.maps.basemap import BaseMap
     from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Progress, Study
 
@@ -104,11 +104,11 @@ def write_scenario_outputs(res: ScenarioResult, out_dir: str | os.PathLike[str],
                            basemap: BaseMap | None | Literal["config"] = "config"
                            ) -> dict[str, Path]:
     """Write the scenario's tables, spreadsheet, report and map into ``out_dir`` atomically."""
-    from equiserve.io.output import atomic_output_dir
-    from equiserve.maps import coverage_map, save_map
-    from equiserve.report.excel import write_xlsx
-    from equiserve.report.html import render_report
-    from equiserve.report.tables import about_table
+    from equiserve.io.atomic import atomic_output_dir
+    from equiserve.outputs.excel import write_xlsx
+    from equiserve.outputs.maps import coverage_map, save_map
+    from equiserve.outputs.report.html import render_report
+    from equiserve.outputs.tables import about_table
 
     out = Path(out_dir).expanduser().resolve()
     with atomic_output_dir(out) as tmp:

@@ -80,7 +80,7 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
         Fields with each site's id and its capacity (places, for the capacitated model).
     """
     from equiserve.config import SourceSpec
-    from equiserve.geo import parse_crs
+    from equiserve.crs import parse_crs
     from equiserve.io.vector import read_vector
 
     path = Path(path).expanduser().resolve()

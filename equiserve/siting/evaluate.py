@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from equiserve.coverage.od import network_od, straight_line_od
+from equiserve.analysis.od import network_od, straight_line_od
 from equiserve.errors import DataError
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from equiserve.siting.evaluate import candidate_costs, marginal_gains, within
 from equiserve.study import people_by_region
 
 if TYPE_CHECKING:
-    from equiserve.maps.basemap import BaseMap
+    from equiserve.outputs.maps.basemap import BaseMap
     from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Study
 
@@ -194,9 +194,9 @@ def write_sites_outputs(study: Study, result: CoverageResult, plan: SitesPlan,
     sites_map.html (coverage map of the layer with candidates and chosen sites) and
     sites_report.html (the coverage report with a section on the new sites).
     """
-    from equiserve.io.output import atomic_output_dir
-    from equiserve.maps import coverage_map, save_map
-    from equiserve.report.html import render_report
+    from equiserve.io.atomic import atomic_output_dir
+    from equiserve.outputs.maps import coverage_map, save_map
+    from equiserve.outputs.report.html import render_report
 
     out = Path(out_dir).expanduser().resolve()
     with atomic_output_dir(out) as tmp:

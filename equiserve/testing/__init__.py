@@ -70,7 +70,7 @@ def tiny_facilities() -> dict[str, gpd.GeoDataFrame]:
 
 def nearest_first_reference(od, demand, capacity) -> list[tuple[int, int, float]]:
     """Nearest-first allocation as a plain loop: an independent reference for
-    :func:`equiserve.coverage.allocate_nearest_first` (tests) and its slow peer (benchmark).
+    :func:`equiserve.analysis.allocate_nearest_first` (tests) and its slow peer (benchmark).
 
     All stored pairs in order of (cost, row, column); each takes what the row still needs
     and the column still has. Returns the (row, column, amount) assignments in order.

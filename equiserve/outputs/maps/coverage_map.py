@@ -20,9 +20,9 @@ import pandas as pd
 import shapely
 from folium.plugins import Fullscreen
 
-from equiserve.maps.basemap import BaseMap, resolve_basemap, to_display
-from equiserve.maps.legend import LegendSection, add_legend
-from equiserve.maps.style import (
+from equiserve.outputs.maps.basemap import BaseMap, resolve_basemap, to_display
+from equiserve.outputs.maps.legend import LegendSection, add_legend
+from equiserve.outputs.maps.style import (
     ACCESS_COLOURS,
     ACCESS_RATIO_EDGES,
     GAP_COLOURS,

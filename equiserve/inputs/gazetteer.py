@@ -16,10 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from equiserve.config.scenario import GazetteerConfig
 from equiserve.errors import DataError
 from equiserve.io.vector import read_vector
 from equiserve.notes import Notes
-from equiserve.scenario.config import GazetteerConfig
 
 
 def normalise(name: str) -> str:

@@ -11,9 +11,9 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from equiserve.coverage.equity import lorenz_curve
-from equiserve.maps.style import GROUP_COLOURS, group_colours
-from equiserve.report.charts import distance_cdf_svg, lorenz_svg
+from equiserve.analysis.inequality import lorenz_curve
+from equiserve.outputs.maps.style import GROUP_COLOURS, group_colours
+from equiserve.outputs.report.charts import distance_cdf_svg, lorenz_svg
 
 if TYPE_CHECKING:
     from equiserve.scenario.run import ScenarioResult
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 LOW_PCT = 50.0
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("equiserve.report", "templates"),
+    loader=jinja2.PackageLoader("equiserve.outputs.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )

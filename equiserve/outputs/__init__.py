@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from equiserve.io.output import atomic_output_dir
-from equiserve.report.html import render_report
-from equiserve.report.tables import (
+from equiserve.io.atomic import atomic_output_dir
+from equiserve.outputs.report.html import render_report
+from equiserve.outputs.tables import (
     about_table,
     cells_frame,
     facilities_frame,
@@ -20,7 +20,7 @@ from equiserve.report.tables import (
 )
 
 if TYPE_CHECKING:
-    from equiserve.maps.basemap import BaseMap
+    from equiserve.outputs.maps.basemap import BaseMap
     from equiserve.scorecard import EquityResult
     from equiserve.study import CoverageResult, Progress, Study
 
@@ -41,8 +41,8 @@ def write_outputs(study: Study, result: CoverageResult, out_dir: str | os.PathLi
     Files are written to a temporary folder and moved into ``out_dir`` only when all of
     them are complete; on an error ``out_dir`` is left as it was.
     """
-    from equiserve.maps import coverage_map, save_map
-    from equiserve.report.excel import write_xlsx
+    from equiserve.outputs.excel import write_xlsx
+    from equiserve.outputs.maps import coverage_map, save_map
 
     step = progress or (lambda _msg: None)
     out = Path(out_dir).expanduser().resolve()

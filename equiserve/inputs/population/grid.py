@@ -21,7 +21,7 @@ class PopulationGrid:
     population : ndarray of float
         People per cell.
     region : ndarray of int32
-        Index of the region holding each cell (into :class:`~equiserve.regions.Regions`).
+        Index of the region holding each cell (into :class:`~equiserve.inputs.regions.Regions`).
     subgroups : dict of str to ndarray
         Subgroup counts per cell (e.g. ``children_6_11``), each aligned with ``population``.
     crs : pyproj.CRS

@@ -1,7 +1,7 @@
 """Population: a grid of populated cells from a raster, a vector grid/points or census totals."""
 
-from equiserve.population.grid import PopulationGrid
-from equiserve.population.sources import (
+from equiserve.inputs.population.grid import PopulationGrid
+from equiserve.inputs.population.sources import (
     load_population,
     population_from_census,
     population_from_raster,

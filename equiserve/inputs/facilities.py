@@ -18,9 +18,9 @@ import shapely
 
 from equiserve.config import LayerConfig, Standard
 from equiserve.errors import DataError
+from equiserve.inputs.regions import Regions
 from equiserve.io.vector import osm_tagged_nodes, read_vector
 from equiserve.notes import Notes
-from equiserve.regions import Regions
 
 #: Distance (m) within which an OSM entrance node counts as on a polygon's outline.
 ENTRANCE_TOLERANCE_M = 5.0

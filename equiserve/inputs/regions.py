@@ -16,8 +16,8 @@ import pyproj
 import shapely
 
 from equiserve.config import RegionsConfig, SplitSpec
+from equiserve.crs import utm_crs_for
 from equiserve.errors import DataError
-from equiserve.geo import utm_crs_for
 from equiserve.io.vector import WGS84, read_vector
 from equiserve.notes import Notes
 

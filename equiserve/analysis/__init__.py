@@ -1,8 +1,8 @@
 """Coverage: distance to the nearest facility, who meets the standard, catchment access,
 capacity allocation and inequality, by region and group."""
 
-from equiserve.coverage.capacity import Allocation, allocate_nearest_first
-from equiserve.coverage.catchment import (
+from equiserve.analysis.capacity import Allocation, allocate_nearest_first
+from equiserve.analysis.catchment import (
     enhanced_two_step_fca,
     gaussian_weights,
     gravity_access,
@@ -10,7 +10,7 @@ from equiserve.coverage.catchment import (
     step_weights,
     two_step_fca,
 )
-from equiserve.coverage.equity import (
+from equiserve.analysis.inequality import (
     TheilDecomposition,
     coefficient_of_variation,
     equity_indices,
@@ -20,8 +20,8 @@ from equiserve.coverage.equity import (
     theil_decomposition,
     theil_t,
 )
-from equiserve.coverage.nearest import nearest_facility
-from equiserve.coverage.summary import (
+from equiserve.analysis.nearest import nearest_facility
+from equiserve.analysis.summary import (
     coverage_table,
     grouped_weighted_quantile,
     weighted_quantile,

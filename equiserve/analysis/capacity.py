@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from equiserve.coverage.catchment import _amounts, _in_reach, _od_pairs, _radius
+from equiserve.analysis.catchment import _amounts, _in_reach, _od_pairs, _radius
 
 __all__ = ["Allocation", "allocate_nearest_first"]
 

@@ -27,8 +27,8 @@ from urllib.parse import urlparse
 
 import geopandas as gpd
 
+from equiserve.crs import from_wgs84_geometries
 from equiserve.errors import ConfigError
-from equiserve.geo import from_wgs84_geometries
 
 #: Datums a base map's tiles may be drawn in.
 TILE_CRS = ("WGS84", "GCJ-02")

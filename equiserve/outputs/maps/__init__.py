@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from equiserve.maps.basemap import PRESETS, BaseMap, resolve_basemap
-from equiserve.maps.coverage_map import (
+from equiserve.outputs.maps.basemap import PRESETS, BaseMap, resolve_basemap
+from equiserve.outputs.maps.coverage_map import (
     access_blocks,
     basemap_from_config,
     coverage_map,
     gap_blocks,
 )
-from equiserve.maps.offline import inline_assets
+from equiserve.outputs.maps.offline import inline_assets
 
 
 def save_map(fmap, path: str | Path) -> None:

@@ -29,8 +29,8 @@ from typing import Any
 
 import pyproj
 
+from equiserve.crs import check_projected_metres, parse_crs
 from equiserve.errors import ConfigError
-from equiserve.geo import check_projected_metres, parse_crs
 
 #: Facility kinds known to equiserve, with the default straight-line standard in metres
 #: (GB 50180-2018 life circles: 5 min = 300 m, 10 min = 500 m, 15 min = 800-1000 m).
@@ -274,7 +274,7 @@ class MapConfig:
     """How map.html is drawn: base map (preset or URL, its datum, key) and gap blocks.
 
     ``tiles`` is ``osm``, ``none``, ``amap``, ``tianditu`` or a URL template (resolved by
-    :func:`equiserve.maps.basemap.resolve_basemap`); ``key_env`` names an environment
+    :func:`equiserve.outputs.maps.basemap.resolve_basemap`); ``key_env`` names an environment
     variable holding the provider's key so that keys stay out of study files.
     """
 

@@ -17,10 +17,10 @@ import shapely
 
 from equiserve.config import PopulationConfig, SubgroupSpec
 from equiserve.errors import DataError
+from equiserve.inputs.population.grid import PopulationGrid
+from equiserve.inputs.regions import Regions
 from equiserve.io.vector import apply_filter, read_vector
 from equiserve.notes import Notes
-from equiserve.population.grid import PopulationGrid
-from equiserve.regions import Regions
 
 #: A weighting function for census spreading: cell shapes -> weight per cell.
 Weights = Callable[[gpd.GeoSeries], np.ndarray]

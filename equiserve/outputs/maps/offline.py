@@ -30,7 +30,7 @@ _LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="(https?://[^"]+)"\s*/?>\s*
 
 @cache
 def _asset(name: str) -> str:
-    text = resources.files("equiserve.maps").joinpath("assets", name).read_text("utf-8")
+    text = resources.files("equiserve.outputs.maps").joinpath("assets", name).read_text("utf-8")
     if name.endswith(".css"):  # images referenced by the stylesheet become data URIs
         text = re.sub(r"url\((?:images/)?([\w.-]+\.(?:png|svg))\)", _data_uri, text)
     return text
@@ -38,7 +38,7 @@ def _asset(name: str) -> str:
 
 def _data_uri(match: re.Match[str]) -> str:
     name = match.group(1)
-    data = resources.files("equiserve.maps").joinpath("assets", name).read_bytes()
+    data = resources.files("equiserve.outputs.maps").joinpath("assets", name).read_bytes()
     mime = _MIME[name[name.rfind("."):]]
     return f"url(data:{mime};base64,{base64.b64encode(data).decode('ascii')})"
 

@@ -22,7 +22,7 @@ from html import escape
 import numpy as np
 from numpy.typing import ArrayLike
 
-from equiserve.coverage.summary import weighted_quantile
+from equiserve.analysis.summary import weighted_quantile
 
 __all__ = [
     "LinearScale",
@@ -453,7 +453,7 @@ def lorenz_svg(curves: Sequence[tuple[str, str, ArrayLike, ArrayLike]], title: s
         One curve each: a label (escaped; put the Gini in it if wanted), a hex colour,
         the cumulative population share ``p`` and the cumulative share of the measure
         ``l``, both in ``[0, 1]`` and of one length, as returned by
-        :func:`equiserve.coverage.equity.lorenz_curve`. Points with NaN are dropped;
+        :func:`equiserve.analysis.inequality.lorenz_curve`. Points with NaN are dropped;
         curves with fewer than two points left are skipped.
     title : str
         Shown above the chart and used as its accessible title.

@@ -6,7 +6,7 @@ including explicit zeros: a facility inside a cell is a real pair at cost 0. Mis
 entries are pairs out of reach, never cost 0. The functions read ``od.tocoo()``'s
 ``row``/``col``/``data`` and never call anything that drops stored zeros
 (``eliminate_zeros``, arithmetic on the matrix), so the OD matrices built by
-``equiserve.coverage.od`` can be passed as they are.
+``equiserve.analysis.od`` can be passed as they are.
 
 The two steps (Luo & Wang 2003; weighted: Luo & Qi 2009, Dai 2010) are, over the pairs
 ``(i, j)`` with cost ``d_ij <= radius``::

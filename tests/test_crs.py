@@ -1,4 +1,4 @@
-"""Tests of equiserve.geo: GCJ-02 / BD-09 transforms, CRS parsing and checks, UTM choice."""
+"""Tests of equiserve.crs: GCJ-02 / BD-09 transforms, CRS parsing and checks, UTM choice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
-from equiserve import geo
+from equiserve import crs as geo
 from equiserve.errors import ConfigError
 
 GEOD = pyproj.Geod(ellps="WGS84")

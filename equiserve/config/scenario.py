@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from equiserve.config import SourceSpec, _source, _Validator
+from equiserve.config.study import SourceSpec, _source, _Validator
 from equiserve.errors import ConfigError
 
 _GAZ_KEYS = {"source", "source_layer", "crs", "x_field", "y_field", "filter",

@@ -1,0 +1,1 @@
+"""Bundled datasets: the synthetic demo city (:mod:`.demo`)."""

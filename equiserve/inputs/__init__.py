@@ -1,0 +1,1 @@
+"""Loaders of a study's inputs: regions, population, facility layers, gazetteers."""

@@ -1,0 +1,1 @@
+"""The self-contained HTML report: template, formats and inline SVG charts."""
