@@ -31,7 +31,7 @@ from equiserve.siting import (
     minimize_facilities,
     p_median,
 )
-from equiserve.siting.models import _group_rows
+from equiserve.siting.models.reduce import _group_rows
 
 REL = 1e-6
 

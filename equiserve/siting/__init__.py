@@ -1,7 +1,7 @@
 """Siting: candidate sites for new facilities and the location models that choose among them.
 
 The location models (:mod:`equiserve.siting.models`) take plain matrices, so they can be
-used on their own; see that module's docstring for how they are solved.
+used on their own; see that package's docstring for how they are solved.
 """
 
 from __future__ import annotations
