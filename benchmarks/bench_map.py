@@ -3,7 +3,7 @@
 The peers stop at ``GeoDataFrame.explore()`` (folium). Drawn on the bundled demo city
 (90,522 populated 100 m cells), one layer (primary schools, 500 m walk): the people beyond
 the standard cell by cell with ``explore()`` (the gap cells and the schools), against
-equiserve's ``coverage_map`` for the same layer (gaps in 1 km blocks, schools, regions,
+equiserve's map (``outputs.maps``) for the same layer (gaps in 1 km blocks, schools, regions,
 legend, Leaflet inlined). Then equiserve's full map of all six layers with service areas
 and access. Times are ``time.perf_counter`` seconds (best of 3 for equiserve, 1 for
 explore, after a warm-up call); sizes are the saved HTML in MB. Each ``explore()`` map
@@ -29,9 +29,7 @@ from pathlib import Path
 from _timing import timed  # benchmarks/_timing.py
 
 from equiserve.errors import DataQualityWarning
-from equiserve.outputs.maps import coverage_map, save_map
-from equiserve.outputs.maps.coverage_map import gap_blocks
-from equiserve.outputs.tables import cells_frame, service_areas_frame
+from equiserve.outputs.maps import build_map, save_map, study_map
 from equiserve.study import Study
 
 
@@ -55,7 +53,7 @@ def main() -> None:
     cov = result.layers[layer]
 
     # the peer: every gap cell of the layer, coloured by its unserved people, + facilities
-    cells = cells_frame(study, result)
+    cells = result.cells_frame()
     gap = ~cov.covered & (cov.weights > 0)
     gaps = cells.loc[gap, ["region", "geometry"]].assign(unserved=cov.weights[gap].round(1))
     fac = study.layers[layer].facilities[["facility_id", "name", "geometry"]]
@@ -72,17 +70,25 @@ def main() -> None:
     peer = explore()
     t_peer = time.perf_counter() - t0
 
-    def ours(layers: list[str] | None, **kw) -> Path:
-        path = tmp / f"equiserve_{'all' if layers is None else 'one'}.html"
-        save_map(coverage_map(study, result, basemap=None, layers=layers, **kw), path)
+    def one_layer() -> Path:
+        path = tmp / "equiserve_one.html"
+        overlays = [result.regions_overlay(), *result.gap_overlays([layer]),
+                    *result.facility_overlays([layer])]
+        save_map(build_map(list(study.layers), study.regions.group_names, study.regions.gdf,
+                           overlays, study.config.name), path)
         return path
 
-    t_one, one = timed(lambda: ours([layer]))
-    _, dissolved = service_areas_frame(study, result)
-    t_all, full = timed(lambda: ours(None, equity=equity, service_areas=dissolved))
+    def all_layers() -> Path:
+        path = tmp / "equiserve_all.html"
+        save_map(study_map(study, result, equity, areas, basemap=None), path)
+        return path
+
+    t_one, one = timed(one_layer)
+    areas = study.service_areas(result)
+    t_all, full = timed(all_layers)
 
     # same people drawn: the blocks sum the gap cells
-    blocks = gap_blocks(study, result, layer)
+    blocks = result.gap_blocks(layer)
     assert abs(blocks["unserved"].sum() - gaps["unserved"].sum()) <= len(blocks) + len(gaps) * 0.05
     cdn = len(re.findall(r'src="https?://', peer.read_text(encoding="utf-8")))
     assert not re.search(r'src="https?://', one.read_text(encoding="utf-8"))
@@ -96,9 +102,9 @@ def main() -> None:
     print(f"{'map':54} {'time (s)':>9} {'size (MB)':>10} {'features':>9}")
     print(f"{'GeoPandas explore(): gap cells + facilities':54} {t_peer:9.2f} {mb(peer):10.1f} "
           f"{len(gaps) + len(fac):9,}")
-    print(f"{'equiserve coverage_map, same layer (1 km blocks)':54} {t_one:9.2f} "
+    print(f"{'equiserve map, same layer (1 km blocks)':54} {t_one:9.2f} "
           f"{mb(one):10.1f} {len(blocks) + len(fac):9,}")
-    print(f"{'equiserve coverage_map, all layers + areas + access':54} {t_all:9.2f} "
+    print(f"{'equiserve map, all layers + areas + access':54} {t_all:9.2f} "
           f"{mb(full):10.1f}")
     print(f"ratio explore / equiserve (same layer): time {t_peer / t_one:.1f}x, size "
           f"{mb(peer) / mb(one):.1f}x; explore() loads {cdn} scripts from CDNs, equiserve 0")

@@ -3,10 +3,11 @@
 Load a study (regions, population, facility layers) from ``study.toml``, compute who lives
 within each service standard, by region and group, and write the report::
 
-    >>> from equiserve import Study                      # doctest: +SKIP
+    >>> from equiserve import Study, write               # doctest: +SKIP
     >>> study = Study.load("study.toml")                 # doctest: +SKIP
-    >>> result = study.coverage()                        # doctest: +SKIP
-    >>> result.summary.query("level == 'group'")         # doctest: +SKIP
+    >>> coverage = study.coverage()                      # doctest: +SKIP
+    >>> coverage.summary.query("level == 'group'")       # doctest: +SKIP
+    >>> write(study, coverage, study.equity(coverage), out_dir="out")  # doctest: +SKIP
 
 See docs/ARCHITECTURE.md for the modules and the data flow.
 """
@@ -17,7 +18,11 @@ __version__ = "0.1.0"
 
 from equiserve.config import StudyConfig, load_config, parse_config
 from equiserve.errors import ConfigError, DataError, DataQualityWarning, EquiserveError
-from equiserve.study import CoverageResult, LayerCoverage, Study, run_report
+from equiserve.outputs import write
+from equiserve.results.coverage import CoverageResult, LayerCoverage
+from equiserve.results.equity import EquityResult
+from equiserve.runs import run_report
+from equiserve.study import Study
 
 __all__ = [
     "ConfigError",
@@ -25,6 +30,7 @@ __all__ = [
     "DataError",
     "DataQualityWarning",
     "EquiserveError",
+    "EquityResult",
     "LayerCoverage",
     "Study",
     "StudyConfig",
@@ -32,4 +38,5 @@ __all__ = [
     "load_config",
     "parse_config",
     "run_report",
+    "write",
 ]

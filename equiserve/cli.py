@@ -63,7 +63,7 @@ def _handled(debug: bool) -> Iterator[None]:
     """Turn errors into one line on stderr and a non-zero exit code."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataQualityWarning)  # shown from study.notes
+            warnings.simplefilter("ignore", DataQualityWarning)  # printed from the notes
             yield
     except EquiserveError as exc:
         if debug:
@@ -105,22 +105,22 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = None,
          tiles_crs: str | None = None) -> None:
     from equiserve.config import load_config
-    from equiserve.outputs import write_outputs
+    from equiserve.outputs import WRITE_STEPS, write
     from equiserve.study import Study
 
     cfg = load_config(config)
     basemap = _basemap(cfg, tiles, tiles_crs, offline)
     t0 = time.perf_counter()
-    with _progress(_n_steps(cfg, 2, 6)) as step:
+    with _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
         study = Study.load(cfg, step)
         result = study.coverage(step)
         step("equity scorecard")
         equity = study.equity(result)
-        paths = write_outputs(study, result, out, step, equity=equity, basemap=basemap)
-    for note in study.notes:
-        if note.level == "warning":
-            console.print(f"[yellow]note:[/] {escape(note.subject)}: {escape(note.message)}",
-                          highlight=False, soft_wrap=True)
+        step("service areas")
+        areas = study.service_areas(result)
+        paths = write(study, result, equity, areas, out_dir=out, basemap=basemap,
+                      progress=step)
+    _print_warnings(study, result, equity, areas)
     s = result.summary
     groups = s[s["level"].isin(["study", "group"])]
     console.print(f"[bold]{escape(cfg.name)}[/]: {study.population.total:,.0f} people in "
@@ -133,7 +133,21 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
     for reading in equity.readings.values():
         if reading:
             console.print(f"  {escape(reading)}", highlight=False, soft_wrap=True)
-    console.print(f"outputs in {paths['report.html'].parent}: " + ", ".join(paths),
+    _print_outputs(out, paths)
+
+
+def _print_warnings(study, *results) -> None:  # noqa: ANN001 - Study and results
+    """The warnings among the study's and the results' notes, one line each."""
+    from equiserve.outputs.tables import notes_frame
+
+    notes = notes_frame(study, results)
+    for n in notes[notes["level"] == "warning"].itertuples():
+        console.print(f"[yellow]note:[/] {escape(n.subject)}: {escape(n.message)}",
+                      highlight=False, soft_wrap=True)
+
+
+def _print_outputs(out: Path, paths: dict[str, Path]) -> None:
+    console.print(f"outputs in {Path(out).expanduser().resolve()}: " + ", ".join(paths),
                   highlight=False, soft_wrap=True)
 
 
@@ -218,14 +232,15 @@ def sites(
     """Evaluate candidate sites and choose new ones: candidates.csv, selected.gpkg,
     sites_summary.csv, sites_map.html, sites_report.html."""
     from equiserve.config import load_config
+    from equiserve.outputs import WRITE_STEPS, write
     from equiserve.siting.candidates import candidates_from_file, candidates_lattice
-    from equiserve.siting.plan import OBJECTIVE_TEXT, plan_sites, write_sites_outputs
+    from equiserve.siting.plan import plan_sites
     from equiserve.study import Study
 
     with _handled(debug):
         cfg = load_config(config)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
-        with _progress(_n_steps(cfg, 2, 3)) as step:
+        with _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
             study = Study.load(cfg, step)
             result = study.coverage(step)
             step("equity scorecard")
@@ -241,23 +256,21 @@ def sites(
             plan = plan_sites(study, result, layer, model=model, count=count,
                               candidates=cands, target=target, spacing_m=spacing,
                               capacity=capacity, time_limit_s=time_limit, equity=equity)
-            step("writing outputs")
-            paths = write_sites_outputs(study, result, plan, out, equity=equity,
-                                        basemap=basemap)
+            paths = write(study, plan, out_dir=out, prefix="sites_", basemap=basemap,
+                          progress=step)
+        _print_warnings(study, plan)
         sol = plan.solution
         status = "optimal" if sol.optimal else f"best found, gap {100 * sol.gap:.2f} %"
-        what = OBJECTIVE_TEXT[model]
         fmt = (lambda v: f"{100 * v:.2f} %") if model == "maxmin" else (lambda v: f"{v:,.1f}")
         console.print(f"{layer}: {len(plan.selected)} new site(s) by {model} from "
                       f"{len(plan.candidates):,} candidates ({plan.candidates.source}); "
-                      f"{what} {fmt(sol.objective)} ({status}; greedy "
+                      f"{plan.objective_text} {fmt(sol.objective)} ({status}; greedy "
                       f"{fmt(sol.greedy_objective)}; solved in {sol.solve_time_s:.2f} s)",
                       highlight=False, soft_wrap=True)
         s = plan.summary[plan.summary["level"].isin(["study", "group"])]
         console.print(s[["name", "coverage_before_pct", "coverage_after_pct"]].round(1)
                       .to_string(index=False), highlight=False)
-        console.print(f"outputs in {out}: " + ", ".join(paths), highlight=False,
-                      soft_wrap=True)
+        _print_outputs(out, paths)
 
 
 @app.command()
@@ -275,7 +288,9 @@ def scenario(
     after, change), scenario_targets.csv, scenario_changes.csv, scenario.xlsx,
     scenario_report.html, scenario_map.html."""
     from equiserve.config import load_config
-    from equiserve.scenario import load_scenario, run_scenario, write_scenario_outputs
+    from equiserve.config.scenario import load_scenario
+    from equiserve.outputs import WRITE_STEPS, write
+    from equiserve.scenario import run_scenario
     from equiserve.study import Study
 
     with _handled(debug):
@@ -283,11 +298,12 @@ def scenario(
         sc = load_scenario(plan)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
         t0 = time.perf_counter()
-        with _progress(_n_steps(cfg, 3, 4)) as step:
+        with _progress(_n_steps(cfg, 3, 3 + WRITE_STEPS)) as step:
             study = Study.load(cfg, step)
             res = run_scenario(study, sc, step)
-            step("writing outputs")
-            paths = write_scenario_outputs(res, out, basemap=basemap)
+            paths = write(study, res, out_dir=out, prefix="scenario_", basemap=basemap,
+                          progress=step)
+        _print_warnings(study, res)
         console.print(f"[bold]{escape(sc.name)}[/] on {escape(cfg.name)} "
                       f"({time.perf_counter() - t0:.1f} s)", highlight=False)
         counts = res.changes.groupby(["action", "status"]).size()
@@ -306,8 +322,7 @@ def scenario(
             for r in cov.itertuples():
                 console.print(f"  {r.layer:<18} {r.name:<10} {r.baseline:6.1f} -> "
                               f"{r.plan:6.1f} ({r.change:+.1f})", highlight=False)
-        console.print(f"outputs in {out}: " + ", ".join(paths), highlight=False,
-                      soft_wrap=True)
+        _print_outputs(out, paths)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -20,11 +20,13 @@ Level = Literal["info", "warning"]
 
 @dataclass(frozen=True)
 class Note:
-    """One data-quality note: its level, what it is about, and the message."""
+    """One data-quality note: its level, what it is about, the message and, in a scenario,
+    the run that found it (``baseline`` or ``plan``; None: loading, shared by every run)."""
 
     level: Level
     subject: str
     message: str
+    run: str | None = None
 
     def __str__(self) -> str:
         return f"{self.level}: {self.subject}: {self.message}"
@@ -46,6 +48,10 @@ class Notes(list[Note]):
             return
         self.append(note)
         warnings.warn(str(note), DataQualityWarning, stacklevel=2)
+
+    def tagged(self, run: str) -> Notes:
+        """The notes marked as found by ``run``."""
+        return Notes(Note(n.level, n.subject, n.message, run) for n in self)
 
     def to_frame(self) -> pd.DataFrame:
         """The notes as a table with columns level, subject, message."""

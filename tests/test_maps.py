@@ -13,15 +13,13 @@ import pytest
 from equiserve.crs import gcj02_from_wgs84
 from equiserve.errors import ConfigError, DataQualityWarning
 from equiserve.outputs.maps import (
-    access_blocks,
-    coverage_map,
-    gap_blocks,
+    build_map,
     resolve_basemap,
     save_map,
+    study_map,
 )
-from equiserve.outputs.maps.coverage_map import gap_edges, nice_number
-from equiserve.outputs.maps.style import GAP_COLOURS
-from equiserve.outputs.tables import service_areas_frame
+from equiserve.outputs.maps.builder import gap_edges, nice_number
+from equiserve.outputs.style import GAP_COLOURS
 from equiserve.study import Study
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -93,8 +91,8 @@ def test_map_table_in_study_toml_is_validated(tmp_path):
 
 def test_gcj02_base_map_shifts_every_drawn_geometry(tiny):
     study, result, _ = tiny
-    plain = overlays(coverage_map(study, result, basemap=resolve_basemap("osm")))
-    shifted = overlays(coverage_map(study, result, basemap=resolve_basemap("amap")))
+    plain = overlays(study_map(study, result, basemap=resolve_basemap("osm")))
+    shifted = overlays(study_map(study, result, basemap=resolve_basemap("amap")))
     assert plain.keys() == shifted.keys()
     name = next(k for k in plain if k.startswith("schools"))
     wgs = point_coords(plain[name])
@@ -117,8 +115,7 @@ def test_gcj02_base_map_shifts_every_drawn_geometry(tiny):
 
 def test_overlays_one_per_layer_and_kind(tiny):
     study, result, equity = tiny
-    _, dissolved = service_areas_frame(study, result)
-    fmap = coverage_map(study, result, basemap=None, service_areas=dissolved, equity=equity)
+    fmap = study_map(study, result, equity, study.service_areas(result), basemap=None)
     names = list(overlays(fmap))
     assert names[0] == "Regions (colour = group)"
     for layer in study.layers:
@@ -137,10 +134,11 @@ def test_overlays_one_per_layer_and_kind(tiny):
 def test_gap_blocks_sum_unserved_people_and_share_one_scale(tiny):
     study, result, _ = tiny
     for name, cov in result.layers.items():
-        b = gap_blocks(study, result, name, block_m=500)
+        b = result.gap_blocks(name, block_m=500)
         unserved = cov.weights[~cov.covered].sum()
         assert b["unserved"].sum() == pytest.approx(unserved, abs=len(b))  # rounded per block
-    fmap = coverage_map(study, result, basemap=None, block_m=500)
+    fmap = build_map(list(study.layers), study.regions.group_names, study.regions.gdf,
+                     result.gap_overlays(block_m=500), "tiny")
     gaps = {n: o for n, o in overlays(fmap).items() if n.startswith("Gaps")}
     assert len(gaps) == 2
     # one scale for all layers: across every layer's blocks, more unserved people never
@@ -156,7 +154,7 @@ def test_access_blocks_are_population_weighted_means(tiny):
     study, result, equity = tiny
     name = next(iter(equity.access))
     w, score = result.layers[name].weights, equity.access[name].score
-    b = access_blocks(study, result, equity, name, block_m=1000)
+    b = equity.access_blocks(name, block_m=1000)
     pop = study.population
     keys = np.floor(pop.x / 1000).astype(int) * 100_000 + np.floor(pop.y / 1000).astype(int)
     frame = pd.DataFrame({"k": keys, "w": w, "ws": w * score})[w > 0].groupby("k").sum()
@@ -177,7 +175,7 @@ def _legend(fmap: folium.Map) -> str:
 
 def test_legend_explains_colours_with_units(tiny):
     study, result, equity = tiny
-    fmap = coverage_map(study, result, basemap=None, equity=equity)
+    fmap = study_map(study, result, equity, basemap=None)
     legend = _legend(fmap)
     for text in ("Gaps: unserved people per 1 km block", " people<", "places within the "
                  "standard per 1,000 people", "× the study mean", "no place in reach",
@@ -226,7 +224,7 @@ def test_names_from_files_are_escaped_everywhere(tmp_path):
         result = study.coverage()
         equity = study.equity(result)
     plan = plan_sites(study, result, "schools", count=1, spacing_m=400, equity=equity)
-    fmap = coverage_map(study, result, basemap=None, equity=equity, plan=plan)
+    fmap = study_map(study, plan, basemap=None)
     save_map(fmap, tmp_path / "map.html")
     html = (tmp_path / "map.html").read_text(encoding="utf-8")
     for raw in ("<img src=x", "<img src=y", "\\u003cimg src=x", "\\u003cimg src=y"):
@@ -243,7 +241,7 @@ def test_sites_appear_on_the_map(tiny):
 
     study, result, equity = tiny
     plan = plan_sites(study, result, "schools", count=2, spacing_m=400, equity=equity)
-    fmap = coverage_map(study, result, basemap=None, plan=plan, layers=["schools"])
+    fmap = study_map(study, plan, basemap=None)
     names = overlays(fmap)
     chosen = names["Chosen sites (2, model mclp)"]
     n_cands = len(plan.gains) - 2

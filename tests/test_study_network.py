@@ -33,8 +33,9 @@ def load(config):
         return study, study.coverage()
 
 
-def notes_text(study) -> str:
-    return "\n".join(str(n) for n in study.notes)
+def notes_text(study, result) -> str:
+    """The loading notes and the coverage result's."""
+    return "\n".join(str(n) for n in [*study.notes, *result.notes])
 
 
 def independent_times(study, layer: str) -> np.ndarray:
@@ -70,7 +71,7 @@ def test_walk_times_with_ferry_match_networkx(tmp_path):
     isle = study.population.region == 2
     assert (cov.distance[isle] > 20).all() and cov.covered[isle].all()
     assert cov.ferry_only[isle].all() and not cov.ferry_only[~isle].any()
-    assert "meet the schools standard only by ferry: Isle" in notes_text(study)
+    assert "meet the schools standard only by ferry: Isle" in notes_text(study, result)
 
 
 def test_cells_far_from_streets_are_unreachable_and_reported(tmp_path):
@@ -84,7 +85,7 @@ def test_cells_far_from_streets_are_unreachable_and_reported(tmp_path):
     far, near = dy > 501, dy < 499  # cell centres exactly 500 m away sit on the limit
     farms = study.population.region == 1
     assert (~snap.ok[farms & far]).all() and snap.ok[farms & near].all()
-    text = notes_text(study)
+    text = notes_text(study, result)
     assert "farther than the snapping limit" in text and "Farms" in text
     s = result.summary.set_index(["layer", "level", "name"])
     farms_pop = study.population.population[farms & ~snap.ok].sum()
@@ -99,7 +100,7 @@ def test_island_without_ferry_is_reported_not_dropped(tmp_path):
     cov = result.layers["schools"]
     isle = study.population.region == 2
     assert np.isinf(cov.distance[isle]).all()
-    assert "no schools facility (no street or ferry link): Isle" in notes_text(study)
+    assert "no schools facility (no street or ferry link): Isle" in notes_text(study, result)
     row = result.summary.set_index(["layer", "level", "name"]).loc[
         ("schools", "group", "island")]
     assert row["population"] > 0 and row["coverage_pct"] == 0

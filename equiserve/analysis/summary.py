@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from equiserve.analysis.levels import levels
+
 SUMMARY_COLUMNS = [
     "layer", "kind", "level", "name", "group", "population_basis", "standard",
     "standard_m", "standard_min", "distance_method", "population", "covered_population",
@@ -104,24 +106,15 @@ def coverage_table(distance: np.ndarray, standard: float, weights: np.ndarray,
     region = np.asarray(region, dtype=np.int64)
     covered = distance <= standard
     stem = _FIGURE[unit]
-    group_names = list(dict.fromkeys(region_groups))
-    group_of_region = np.array([group_names.index(g) for g in region_groups], dtype=np.int64)
     by_distance = np.argsort(distance, kind="stable")
-
-    levels = [
-        ("study", ["study"], [None], np.zeros(len(distance), dtype=np.int64)),
-        ("group", group_names, group_names, group_of_region[region]),
-        ("region", list(region_names), list(region_groups), region),
-    ]
     frames = []
-    for level, names, groups, labels in levels:
-        n = len(names)
-        pop = np.bincount(labels, weights=weights, minlength=n)
-        cov = np.bincount(labels, weights=weights * covered, minlength=n)
+    for lv in levels(region, list(region_names), list(region_groups)):
+        level, names, groups, labels, n = lv.level, lv.names, lv.groups, lv.labels, len(lv)
+        pop = lv.sum(weights)
+        cov = lv.sum(weights * covered)
         finite = np.isfinite(distance)
-        dsum = np.bincount(labels, weights=np.where(finite, distance, 0.0) * weights,
-                           minlength=n)
-        reach = np.bincount(labels, weights=weights * finite, minlength=n)
+        dsum = lv.sum(np.where(finite, distance, 0.0) * weights)
+        reach = lv.sum(weights * finite)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(reach > 0, dsum / reach, np.nan)
             pct = np.where(pop > 0, 100.0 * cov / pop, np.nan)

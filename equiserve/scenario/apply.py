@@ -7,7 +7,6 @@ applied, so the report can say what the plan does and what it leaves unplaced.
 
 from __future__ import annotations
 
-import copy
 import difflib
 from dataclasses import replace
 
@@ -291,8 +290,8 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
     for spec in (*scenario.add, *scenario.remove, *scenario.capacity):
         _check_layer(study, spec.layer, f"[[{type(spec).__name__[:-4].lower()}]] "
                                         f"{getattr(spec, 'name', None) or spec.id!r}")
-    # the plan starts from what loading found, not from the baseline's coverage notes
-    notes = Notes(copy.deepcopy(list(study.notes[:study.loaded_notes])))
+    # the plan starts from what loading found (the baseline's analyses are not in it)
+    notes = Notes(study.notes)
     if gazetteer is None and any(not a.has_coordinates for a in scenario.add):
         gazetteer = Gazetteer.from_config(scenario.gazetteer, notes)
 
@@ -304,10 +303,7 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
         if layer is not None:
             new_layers[name] = layer
             changed.append(name)
-    plan = replace(study, layers=new_layers, notes=notes,
-                   facility_snaps=dict(study.facility_snaps))
-    for name in changed:
-        plan.snap_layer(name)
+    plan = study.with_layers(new_layers, notes, changed)
     changes = pd.DataFrame(rows).reindex(columns=CHANGE_COLUMNS).astype(
         {"region": object, "group": object, "note": object})
     for name in changed:  # additions the network cannot reach serve no one

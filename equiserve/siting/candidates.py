@@ -7,7 +7,7 @@ region each lies in. Candidates outside every region are an error, not silently 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,20 +17,24 @@ import pandas as pd
 import shapely
 
 from equiserve.errors import DataError
+from equiserve.notes import Notes
 
 if TYPE_CHECKING:
-    from equiserve.study import CoverageResult, Study
+    from equiserve.results.coverage import CoverageResult
+    from equiserve.study import Study
 
 
 @dataclass
 class Candidates:
     """Candidate sites in the working CRS.
 
-    ``source`` says how they were made (``file``, ``gap cells``, ``lattice``).
+    ``source`` says how they were made (``file``, ``gap cells``, ``lattice``); ``notes``
+    what reading them found.
     """
 
     gdf: gpd.GeoDataFrame  # columns candidate_id, name, capacity, region, group, geometry
     source: str
+    notes: Notes = field(default_factory=Notes)
 
     def __len__(self) -> int:
         return len(self.gdf)
@@ -49,7 +53,8 @@ class Candidates:
 
 
 def _finish(study: Study, points: np.ndarray, ids: list[str], names: list[str],
-            capacity: np.ndarray, source: str, where: str) -> Candidates:
+            capacity: np.ndarray, source: str, where: str,
+            notes: Notes | None = None) -> Candidates:
     x, y = shapely.get_x(points), shapely.get_y(points)
     region = study.regions.locate(x, y)
     outside = region < 0
@@ -61,7 +66,7 @@ def _finish(study: Study, points: np.ndarray, ids: list[str], names: list[str],
         "candidate_id": ids, "name": names, "capacity": capacity,
         "region": study.regions.names[region], "group": study.regions.groups[region],
     }, geometry=points, crs=study.crs)
-    return Candidates(gdf, source)
+    return Candidates(gdf, source, notes if notes is not None else Notes())
 
 
 def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
@@ -86,7 +91,8 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
     path = Path(path).expanduser().resolve()
     spec = SourceSpec(path=path, key="candidates",
                       crs=parse_crs(crs, "--candidates-crs") if crs else None)
-    gdf = read_vector(spec, study.notes)
+    notes = Notes()
+    gdf = read_vector(spec, notes)
     where = f"candidates {path.name}"
     if gdf.empty:
         raise DataError(f"{where}: the file has no features")
@@ -107,7 +113,7 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
     names = gdf["name"].astype(str).tolist() if "name" in gdf.columns else list(ids)
     cap = (pd.to_numeric(gdf[capacity_field], errors="coerce").to_numpy(float)
            if capacity_field else np.full(len(gdf), np.nan))
-    return _finish(study, points, ids, names, cap, "file", where)
+    return _finish(study, points, ids, names, cap, "file", where, notes)
 
 
 def _thin(x: np.ndarray, y: np.ndarray, score: np.ndarray, spacing: float) -> np.ndarray:

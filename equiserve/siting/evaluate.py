@@ -22,9 +22,10 @@ from equiserve.analysis.od import network_od, straight_line_od
 from equiserve.errors import DataError
 
 if TYPE_CHECKING:
-    from equiserve.scorecard import EquityResult
+    from equiserve.results.coverage import CoverageResult
+    from equiserve.results.equity import EquityResult
     from equiserve.siting.candidates import Candidates
-    from equiserve.study import CoverageResult, Study
+    from equiserve.study import Study
 
 
 def candidate_costs(study: Study, layer: str, cands: Candidates,
@@ -40,8 +41,7 @@ def candidate_costs(study: Study, layer: str, cands: Candidates,
     net = study.networks[std.mode]
     ncfg = study.config.network
     assert ncfg is not None
-    snap = net.snap(cands.x, cands.y, limit_m=ncfg.snap_limit_m,
-                    land=study.regions.gdf.union_all())
+    snap = net.snap(cands.x, cands.y, limit_m=ncfg.snap_limit_m, land=study.land)
     if not snap.ok.all():
         bad = np.flatnonzero(~snap.ok)
         shown = ", ".join(cands.gdf["candidate_id"].iloc[bad[:5]])

@@ -22,10 +22,11 @@ from html import escape
 import numpy as np
 from numpy.typing import ArrayLike
 
-from equiserve.analysis.summary import weighted_quantile
+from equiserve.results.formats import fmt_pct, missing
 
 __all__ = [
     "LinearScale",
+    "bar_chart_svg",
     "distance_cdf_svg",
     "downsample_monotone",
     "format_tick",
@@ -163,6 +164,14 @@ def downsample_monotone(x: ArrayLike, y: ArrayLike,
     targets = s[-1] * np.arange(1, n_targets + 1) / (n_targets + 1)
     right = np.clip(np.searchsorted(s, targets, side="right"), 1, n - 1)
     return np.unique(np.concatenate([[0, n - 1], right - 1, right]))
+
+
+def _upper_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value with at least ``q`` of the weight at or below it (the axis end)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    k = np.searchsorted(cum, q * cum[-1] * (1 - 1e-12), side="left")
+    return float(values[order][min(k, len(cum) - 1)])
 
 
 def _colour(colour: str) -> str:
@@ -388,7 +397,7 @@ def distance_cdf_svg(series: Sequence[tuple[str, str, ArrayLike, ArrayLike]], un
 
     if x_max is None:
         v, w = np.concatenate(values), np.concatenate(weights)
-        hi = 1.1 * weighted_quantile(v, w, 0.95) if len(v) else 0.0
+        hi = 1.1 * _upper_quantile(v, w, 0.95) if len(v) else 0.0
         if limit is not None:
             hi = max(hi, 1.2 * limit)
         if not hi > 0:
@@ -515,4 +524,30 @@ def lorenz_svg(curves: Sequence[tuple[str, str, ArrayLike, ArrayLike]], title: s
         legend.append(_legend_entry(legend_x, top + 10 + _ROW * (i + 1), colour, label,
                                     max_chars))
     parts.append("".join(legend) + "</g></svg>")
+    return "".join(parts)
+
+
+def bar_chart_svg(labels: Sequence[str], values: Sequence[float], colours: Sequence[str],
+                  unit: str = "%", vmax: float = 100.0) -> str:
+    """Horizontal bars of ``values`` (0 to ``vmax``, in ``unit``) with their labels and
+    figures; labels are escaped, colours checked.
+
+    >>> bar_chart_svg(["east"], [41.25], ["#1f77b4"]).count("<rect")
+    1
+    """
+    bar_h, gap, left, width = 22, 6, 130, 360
+    height = len(labels) * (bar_h + gap) + gap
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 70}" '
+             f'height="{height}" role="img">']
+    for i, (lab, val, colour) in enumerate(zip(labels, values, colours, strict=True)):
+        y = gap + i * (bar_h + gap)
+        w = 0 if missing(val) else max(0.0, min(val, vmax)) / vmax * width
+        parts.append(
+            f'<text x="{left - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end" '
+            f'font-size="12">{escape(str(lab))}</text>'
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+            f'fill="{_colour(colour)}"/>'
+            f'<text x="{left + w + 4:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12">'
+            f'{fmt_pct(val)} {escape(unit)}</text>')
+    parts.append(f'<line x1="{left}" y1="0" x2="{left}" y2="{height}" stroke="#333"/></svg>')
     return "".join(parts)

@@ -1,0 +1,301 @@
+"""The interactive map (folium): draws the overlays of any results.
+
+Every overlay (:class:`equiserve.results.overlays.Overlay`) becomes one toggleable layer,
+in drawing order; a legend explains each colour and symbol with its unit. Every text shown
+in a tooltip, popup or layer name is HTML-escaped, since names come from OSM and user
+files. When the base map draws in GCJ-02 (Amap), geometries are shifted for display only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+from typing import Any, Literal
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from folium.plugins import Fullscreen
+
+from equiserve.config import MapConfig
+from equiserve.outputs.maps.basemap import BaseMap, resolve_basemap, to_display
+from equiserve.outputs.maps.legend import LegendSection, add_legend
+from equiserve.outputs.style import (
+    ACCESS_COLOURS,
+    ACCESS_RATIO_EDGES,
+    GAP_COLOURS,
+    LAYER_COLOURS,
+    SHAPES,
+    group_colours,
+    icon_svg,
+    swatch_svg,
+)
+from equiserve.results.overlays import Fill, Overlay, Symbol
+
+#: Blocks where a plan brings people within (or puts them beyond) a standard.
+CLOSED_COLOUR, OPENED_COLOUR = "#1a9850", "#d73027"
+#: Point overlays with more features than this are drawn as small canvas circles.
+MAX_ICON_MARKERS = 1500
+#: With more overlays than this the layer control starts collapsed (hover to open it).
+MAX_OPEN_CONTROL = 12
+_DECIMALS = 5  # about 1 m in longitude/latitude
+_ICON_PX = 16
+#: Style of polygons per paint scheme.
+_AREA_STYLE: dict[str, dict[str, Any]] = {
+    "group": {"weight": 2, "fillOpacity": 0.06},
+    "gaps": {"weight": 0, "fillOpacity": 0.7},
+    "access": {"weight": 0, "fillOpacity": 0.7},
+    "change": {"weight": 0, "fillOpacity": 0.7},
+}
+
+
+def basemap_from_config(cfg: MapConfig, tiles: str | None = None,
+                        tiles_crs: str | None = None, require_key: bool = True
+                        ) -> BaseMap | None:
+    """The base map a study's ``[map]`` table asks for (``tiles``/``tiles_crs`` override)."""
+    return resolve_basemap(tiles if tiles is not None else cfg.tiles,
+                           tiles_crs if tiles_crs is not None else cfg.tiles_crs,
+                           cfg.attribution, cfg.key, cfg.key_env, require_key=require_key)
+
+
+def nice_number(x: float) -> float:
+    """``x`` rounded down to 1, 2 or 5 times a power of ten (>= 1).
+
+    >>> [nice_number(v) for v in (0.3, 7, 130, 2600)]
+    [1.0, 5.0, 100.0, 2000.0]
+    """
+    if x <= 1:
+        return 1.0
+    p = 10.0 ** math.floor(math.log10(x))
+    return max(m * p for m in (1, 2, 5) if m * p <= x)
+
+
+def gap_edges(unserved: np.ndarray) -> np.ndarray:
+    """Class edges of gap blocks, shared by every gap overlay so that colours compare.
+
+    0, then the quartiles and the 90th percentile of all blocks rounded down to 1, 2 or 5
+    times a power of ten; the top class is open.
+
+    >>> gap_edges(np.arange(1.0, 1001.0)).tolist()
+    [0.0, 200.0, 500.0, inf]
+    """
+    qs = np.quantile(unserved, [0.25, 0.5, 0.75, 0.9]) if len(unserved) else np.ones(4)
+    return np.append(np.unique([0.0] + [nice_number(q) for q in qs]), np.inf)
+
+
+def _class_labels(edges: np.ndarray) -> list[str]:
+    return [f"{lo:,.0f}+" if np.isinf(hi) else f"{lo:,.0f}–{hi:,.0f}"
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _round_geoms(geoms: np.ndarray) -> np.ndarray:
+    return shapely.set_precision(geoms, 10.0 ** -_DECIMALS)
+
+
+def _ring(svg: str, size: int = 26) -> str:
+    """A symbol inside a bold ring: marks what a plan adds."""
+    return (f'<div style="width:{size - 4}px;height:{size - 4}px;border:2px solid #000;'
+            f'border-radius:50%;background:#fff;display:flex;align-items:center;'
+            f'justify-content:center">{svg}</div>')
+
+
+class MapBuilder:
+    """Draws overlays on one folium map of a study's regions' extent."""
+
+    def __init__(self, layers: Sequence[str], groups: Sequence[str],
+                 extent: gpd.GeoDataFrame, base: BaseMap | None, overlays: list[Overlay]):
+        self.layers = list(layers)
+        self.group_colour = group_colours(list(groups))
+        self.base = base
+        self.overlays = sorted(overlays, key=lambda o: o.depth)  # stable: results' order
+        gaps = [o.paint.values for o in self.overlays if isinstance(o.paint, Fill)
+                and o.paint.scheme == "gaps" and o.paint.values is not None]
+        self.gap_edges = gap_edges(np.concatenate(gaps)) if gaps else None
+        self.legend: dict[str, LegendSection] = {}
+        self._keyed: set[tuple[str, str]] = set()  # (legend section, scheme) with its rows
+        minx, miny, maxx, maxy = self.display(extent).total_bounds
+        self.fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+        if base is not None:
+            folium.TileLayer(base.url, name=escape(base.name), attr=base.attribution,
+                             max_zoom=base.max_zoom, subdomains=base.subdomains,
+                             overlay=False, control=False).add_to(self.fmap)
+        # leave room for the legend on the left
+        self.fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(300, 10))
+        Fullscreen().add_to(self.fmap)
+
+    def display(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return to_display(gdf, self.base)
+
+    def symbol_of(self, layer: str | None) -> tuple[str, str]:
+        """Colour and shape of a facility layer (by its place in the study)."""
+        i = self.layers.index(layer) if layer in self.layers else 0
+        return LAYER_COLOURS[i % len(LAYER_COLOURS)], SHAPES[i % len(SHAPES)]
+
+    # -- polygons
+
+    def _fills(self, paint: Fill) -> tuple[list[str] | None, list[str] | None, dict]:
+        """Per-feature fill and stroke colours and the base style of a polygon paint."""
+        v = paint.values
+        if paint.scheme == "layer":
+            colour, _ = self.symbol_of(paint.layer)
+            return None, None, {"color": colour, "weight": 1, "fillColor": colour,
+                                "fillOpacity": 0.15}
+        assert v is not None
+        style = _AREA_STYLE[paint.scheme]
+        if paint.scheme == "group":
+            colours = [self.group_colour.get(str(g), "#222") for g in v]
+            return colours, colours, style
+        if paint.scheme == "gaps":
+            assert self.gap_edges is not None
+            cls = np.clip(np.searchsorted(self.gap_edges, v, side="right") - 1, 0,
+                          len(GAP_COLOURS) - 1)
+            return [GAP_COLOURS[k] for k in cls], None, style
+        if paint.scheme == "access":
+            edges = np.array(ACCESS_RATIO_EDGES + [np.inf])
+            rel = np.nan_to_num(v, nan=0.0)
+            cls = np.where(np.isnan(v), 0, 1 + np.clip(np.searchsorted(edges, rel, "right")
+                                                       - 1, 0, len(ACCESS_COLOURS) - 2))
+            return [ACCESS_COLOURS[k] for k in cls], None, style
+        return [CLOSED_COLOUR if g > 0 else OPENED_COLOUR for g in v], None, style
+
+    def _scheme_rows(self, sec: LegendSection, scheme: str) -> None:
+        """The legend rows of a paint scheme (once per section)."""
+        if scheme == "group":
+            for g, c in self.group_colour.items():
+                sec.add(swatch_svg(c, c, opacity=0.3), str(g))
+        elif scheme == "gaps" and self.gap_edges is not None:
+            for k, lab in enumerate(_class_labels(self.gap_edges)):
+                sec.add(swatch_svg(GAP_COLOURS[k], "#7f2704", opacity=0.8), f"{lab} people")
+        elif scheme == "access":
+            edges = np.array(ACCESS_RATIO_EDGES + [np.inf])
+            sec.add(swatch_svg(ACCESS_COLOURS[0], "#08306b", opacity=0.8), "no place in reach")
+            for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+                lab = f"{lo:g}–{hi:g} ×" if np.isfinite(hi) else f"{lo:g} × or more"
+                sec.add(swatch_svg(ACCESS_COLOURS[k + 1], "#08306b", opacity=0.8),
+                        f"{lab} the study mean")
+        elif scheme == "change":
+            sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8),
+                    "block with people newly within the standard")
+            sec.add(swatch_svg(OPENED_COLOUR, OPENED_COLOUR, opacity=0.8),
+                    "block with people newly beyond it (closures)")
+
+    # -- points
+
+    def _marker(self, paint: Symbol, n: int) -> tuple[folium.map.Marker | folium.CircleMarker,
+                                                      str]:
+        """The folium marker of a point paint and its legend symbol."""
+        if paint.kind == "star":
+            star = icon_svg("star", "#ffd400", 26)
+            return folium.Marker(icon=folium.DivIcon(
+                html=star, icon_size=(26, 26), icon_anchor=(13, 13), class_name="eq-icon")), \
+                icon_svg("star", "#ffd400", 16)
+        if paint.kind == "cross":
+            cross = icon_svg("cross", "#444444", 14)
+            return folium.Marker(icon=folium.DivIcon(
+                html=cross, icon_size=(14, 14), icon_anchor=(7, 7), class_name="eq-icon")), \
+                icon_svg("cross", "#444444", 12)
+        if paint.kind == "circle":
+            return folium.CircleMarker(radius=4, color="#555", fill=True, fill_color="#999",
+                                       fill_opacity=0.5, weight=0.5), \
+                icon_svg("circle", "#999", 12)
+        colour, shape = self.symbol_of(paint.layer)
+        if paint.ring:
+            return folium.Marker(icon=folium.DivIcon(
+                html=_ring(icon_svg(shape, colour, _ICON_PX)), icon_size=(26, 26),
+                icon_anchor=(13, 13), class_name="eq-icon")), \
+                _ring(icon_svg(shape, colour, 12), 18)
+        if n > MAX_ICON_MARKERS:
+            return folium.CircleMarker(radius=3, color=colour, fill=True, fill_opacity=0.9,
+                                       weight=1), icon_svg("circle", colour, 10)
+        return folium.Marker(icon=folium.DivIcon(
+            html=icon_svg(shape, colour, _ICON_PX), icon_size=(_ICON_PX, _ICON_PX),
+            icon_anchor=(_ICON_PX // 2, _ICON_PX // 2), class_name="eq-icon")), \
+            icon_svg(shape, colour, 14)
+
+    # -- overlays
+
+    def add(self, o: Overlay) -> None:
+        gdf = self.display(o.frame)
+        geoms = gdf.geometry.values
+        if o.simplify:
+            geoms = shapely.simplify(geoms, o.simplify)
+        props = {c: [escape(v) if isinstance(v, str) else v for v in gdf[c]]
+                 for c in gdf.columns if c != gdf.geometry.name}
+        fields = [f for f, _ in o.fields]
+        aliases = [escape(a) for _, a in o.fields]
+        info = ({"popup": folium.GeoJsonPopup(fields, aliases=aliases)} if o.popup
+                else {"tooltip": folium.GeoJsonTooltip(fields, aliases=aliases)})
+        legend_symbol = None
+        if isinstance(o.paint, Fill):
+            fill, stroke, style = self._fills(o.paint)
+            if fill is not None:
+                props["fill"] = fill
+            if stroke is not None:
+                props["stroke"] = stroke
+            frame = gpd.GeoDataFrame(props, geometry=_round_geoms(geoms), crs=4326)
+
+            def style_function(f: dict, base: dict = style) -> dict:
+                p = f["properties"]
+                out = dict(base)
+                if "fill" in p:
+                    out["fillColor"] = p["fill"]
+                if "stroke" in p:
+                    out["color"] = p["stroke"]
+                return out
+
+            folium.GeoJson(frame, name=escape(o.name), show=o.show,
+                           style_function=style_function, **info).add_to(self.fmap)
+        else:
+            marker, legend_symbol = self._marker(o.paint, len(gdf))
+            extra: dict[str, Any] = {}
+            if o.paint.radius is not None:
+                props["radius"] = np.round(np.asarray(o.paint.radius, float), 1)
+                extra["style_function"] = lambda f: {"radius": f["properties"]["radius"]}
+            frame = gpd.GeoDataFrame(props, geometry=_round_geoms(geoms), crs=4326)
+            folium.GeoJson(frame, name=escape(o.name), show=o.show, marker=marker,
+                           **info, **extra).add_to(self.fmap)
+        if o.legend is not None:
+            sec = self.legend.get(o.legend.section)
+            if sec is None:
+                sec = self.legend[o.legend.section] = LegendSection(o.legend.section,
+                                                                    note=o.legend.note)
+            if isinstance(o.paint, Fill) and (sec.title, o.paint.scheme) not in self._keyed:
+                self._keyed.add((sec.title, o.paint.scheme))
+                self._scheme_rows(sec, o.paint.scheme)
+            if o.legend.label is not None and legend_symbol is not None:
+                sec.add(legend_symbol, o.legend.label)
+
+    def finish(self, title: str) -> folium.Map:
+        n = sum(isinstance(c, folium.GeoJson) for c in self.fmap._children.values())
+        folium.LayerControl(collapsed=n > MAX_OPEN_CONTROL).add_to(self.fmap)
+        notes = ["No base map (offline)"] if self.base is None else [
+            f"Base map: {self.base.name}"]
+        if self.base is not None and self.base.shifts_data:
+            notes.append("data shifted from WGS84 to GCJ-02 to line up with it")
+        sections = [*self.legend.values(), LegendSection("Map", note="; ".join(notes))]
+        add_legend(self.fmap, sections)
+        self.fmap.get_root().html.add_child(folium.Element(
+            '<div id="eq-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
+            'background:white;padding:4px 8px;border:1px solid #999;font:14px sans-serif">'
+            f"{escape(title)}</div>"))
+        return self.fmap
+
+
+def build_map(layers: Sequence[str], groups: Sequence[str], extent: gpd.GeoDataFrame,
+              overlays: list[Overlay], title: str,
+              basemap: BaseMap | None = None) -> folium.Map:
+    """A folium map of ``overlays`` over the bounds of ``extent`` (the regions).
+
+    ``layers`` (the study's facility layers, in order) give each layer its colour and
+    symbol, ``groups`` (region groups in order) their colours; ``basemap`` None draws no
+    tiles (works offline).
+    """
+    b = MapBuilder(layers, groups, extent, basemap, overlays)
+    for o in b.overlays:
+        b.add(o)
+    return b.finish(title)
+
+
+BasemapArg = BaseMap | None | Literal["config"]

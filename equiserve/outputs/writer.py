@@ -1,0 +1,95 @@
+"""The one writer: every output of any results, into one folder, atomically.
+
+    write(study, *results, out_dir, prefix="")
+        CSVs, data_quality.csv, workbooks (About + sheets + data_quality), GeoPackages,
+        <prefix>report.html and <prefix>map.html
+
+Files are written into a temporary folder beside ``out_dir`` and moved in only when all
+are complete; on an error ``out_dir`` is left as it was, and files already there that the
+run does not write are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from equiserve.io.atomic import atomic_output_dir
+from equiserve.outputs.excel import write_xlsx
+from equiserve.outputs.maps import BaseMap, save_map, study_map
+from equiserve.outputs.report import render_report
+from equiserve.outputs.tables import (
+    NOTES_FILE,
+    NOTES_SHEET,
+    Files,
+    notes_frame,
+    sheet,
+    write_csv,
+    write_gpkg,
+)
+from equiserve.results.base import about_study
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from equiserve.results.base import Result
+    from equiserve.study import Study
+
+#: Progress steps of :func:`write`.
+WRITE_STEPS = 4
+
+
+def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefix: str = "",
+          basemap: BaseMap | None | Literal["config"] = "config",
+          progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Write every table, the report and the map of ``results`` into ``out_dir``.
+
+    Parameters
+    ----------
+    study : Study
+        The study the results were computed on (its loading notes, name and CRS).
+    *results : Result
+        Any results (coverage, equity, service areas, sites, a scenario), drawn in order.
+    prefix : str
+        Of the report and map files: ``""`` gives report.html and map.html, ``"sites_"``
+        sites_report.html and sites_map.html.
+    basemap : BaseMap, None or "config"
+        The map's tiles (None: none, works offline; "config": the study's ``[map]``).
+
+    Returns
+    -------
+    dict
+        File name -> path of every file written.
+    """
+    step = progress or (lambda _msg: None)
+    out = Path(out_dir).expanduser().resolve()
+    files = Files.of(results)
+    notes = notes_frame(study, results)
+    report, map_file = f"{prefix}report.html", f"{prefix}map.html"
+    with atomic_output_dir(out) as tmp:
+        step("writing tables")
+        for name, t in files.csv.items():
+            write_csv(t, tmp / name)
+        notes.to_csv(tmp / NOTES_FILE, index=False)
+        about: dict[str, str] = {}
+        for r in results:
+            about.update(r.about())
+        for name, sheets in files.workbooks.items():
+            ordered = sorted(sheets.items(), key=lambda kv: kv[1].position)
+            write_xlsx({**{s: sheet(t) for s, t in ordered}, NOTES_SHEET: notes},
+                       tmp / name, notes=about or about_study(study))
+        step("writing GeoPackages")
+        for name, layers in files.gpkg.items():
+            write_gpkg(layers, tmp / name)
+        step(f"writing {report}")
+        (tmp / report).write_text(render_report(study, *results, notes=notes,
+                                                map_file=map_file, files=files.names()),
+                                  encoding="utf-8")
+        step(f"writing {map_file}")
+        heading = next((r.heading for r in reversed(results) if r.heading), None)
+        fmap = study_map(study, *results, basemap=basemap,
+                         title=f"{study.config.name}: {heading}" if heading else None)
+        save_map(fmap, tmp / map_file)
+    names = [*files.csv, NOTES_FILE, *files.workbooks, *files.gpkg, report, map_file]
+    return {n: out / n for n in names}
