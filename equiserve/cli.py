@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from equiserve.errors import DataQualityWarning, EquiserveError
+from equiserve.settings import CANDIDATE_SPACING_M, SOLVER_TIME_LIMIT_S
 
 app = typer.Typer(
     name="equiserve",
@@ -223,7 +224,7 @@ def sites(
     = None,
     time_limit: Annotated[float, typer.Option(help="Solver time limit (s); the best "
                                                    "solution and its gap are reported.")]
-    = 60.0,
+    = SOLVER_TIME_LIMIT_S,
     offline: OfflineOption = False,
     tiles: TilesOption = None,
     tiles_crs: TilesCrsOption = None,
@@ -250,7 +251,7 @@ def sites(
                 cands = candidates_from_file(study, candidates, candidates_crs,
                                              capacity_field=capacity_field)
             elif lattice:
-                cands = candidates_lattice(study, spacing or 500.0,
+                cands = candidates_lattice(study, spacing or CANDIDATE_SPACING_M,
                                            _read_exclusions(exclude) if exclude else None)
             step(f"sites: {model}")
             plan = plan_sites(study, result, layer, model=model, count=count,

@@ -21,9 +21,7 @@ from equiserve.errors import DataError
 from equiserve.inputs.regions import Regions
 from equiserve.io.vector import osm_tagged_nodes, read_vector
 from equiserve.notes import Notes
-
-#: Distance (m) within which an OSM entrance node counts as on a polygon's outline.
-ENTRANCE_TOLERANCE_M = 5.0
+from equiserve.settings import ENTRANCE_TOLERANCE_M
 
 
 @dataclass

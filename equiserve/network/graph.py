@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from equiserve.errors import DataError
+from equiserve.settings import SNAP_LIMIT_M, WALK_SPEED_KMH
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -34,8 +35,6 @@ Weight = Literal["length", "time"]
 #: Zero-length edges get this weight: csgraph reads explicit zeros in a sparse matrix as
 #: missing edges.
 _EPS = 1e-9
-#: Default walking speed (km/h) for access legs and walking times.
-WALK_SPEED_KMH = 4.5
 
 
 @dataclass
@@ -413,7 +412,7 @@ class Network:
         fin = np.isfinite(cost)
         return i[fin], j[fin], cost[fin]
 
-    def snap(self, x: np.ndarray, y: np.ndarray, limit_m: float = 500.0,
+    def snap(self, x: np.ndarray, y: np.ndarray, limit_m: float = SNAP_LIMIT_M,
              land: object | None = None) -> Snapped:
         """Snap points to the nearest non-ferry edge (see :func:`equiserve.network.snap`)."""
         from equiserve.network.snap import snap_points

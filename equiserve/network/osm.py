@@ -32,20 +32,20 @@ import numpy as np
 import pyproj
 
 from equiserve.errors import DataError
-from equiserve.network.graph import WALK_SPEED_KMH, Network
+from equiserve.network.graph import Network
+from equiserve.settings import (
+    DEFAULT_DRIVE_KMH,
+    DRIVE_SPEED_KMH,
+    FERRY_HEADWAY_MIN,
+    FERRY_SPEED_KMH,
+    WALK_SPEED_KMH,
+    cache_dir,
+)
 
 MODES = ("walk", "drive")
 #: Bump when the build changes, so that cached networks are rebuilt.
 BUILD_VERSION = 3
 
-#: Default driving speeds (km/h) by highway class when maxspeed is missing.
-DRIVE_SPEED_KMH = {
-    "motorway": 100, "motorway_link": 60, "trunk": 80, "trunk_link": 50, "primary": 60,
-    "primary_link": 40, "secondary": 50, "secondary_link": 40, "tertiary": 40,
-    "tertiary_link": 30, "unclassified": 30, "residential": 30, "living_street": 10,
-    "road": 30, "service": 15, "busway": 40,
-}
-DEFAULT_DRIVE_KMH = 30.0
 
 _WALK_EXCLUDE = {"abandoned", "bus_guideway", "construction", "motorway", "motorway_link",
                  "no", "planned", "platform", "proposed", "raceway", "razed", "escape",
@@ -65,8 +65,8 @@ class BuildOptions:
 
     mode: str = "walk"
     walk_speed_kmh: float = WALK_SPEED_KMH
-    ferry_speed_kmh: float = 20.0
-    ferry_headway_min: float = 60.0
+    ferry_speed_kmh: float = FERRY_SPEED_KMH
+    ferry_headway_min: float = FERRY_HEADWAY_MIN
     ferry_wait_min: float | None = None
 
 
@@ -159,13 +159,6 @@ def file_hash(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def cache_dir() -> Path:
-    """Folder of cached networks: ``$EQUISERVE_CACHE_DIR`` or ``~/.cache/equiserve``."""
-    env = os.environ.get("EQUISERVE_CACHE_DIR")
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base if env else base / "equiserve"
 
 
 def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",

@@ -19,6 +19,8 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from equiserve.settings import SNAP_LIMIT_M
+
 if TYPE_CHECKING:
     from equiserve.network.graph import Network
 
@@ -123,7 +125,7 @@ def _widen(a: np.ndarray, width: int, fill: float) -> np.ndarray:
     return out
 
 
-def snap_points(net: Network, x: np.ndarray, y: np.ndarray, limit_m: float = 500.0,
+def snap_points(net: Network, x: np.ndarray, y: np.ndarray, limit_m: float = SNAP_LIMIT_M,
                 land: shapely.Geometry | None = None) -> Snapped:
     """Snap points to the nearest non-ferry edge of ``net``.
 

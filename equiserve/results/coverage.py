@@ -49,6 +49,7 @@ from equiserve.results.sections import (
     section,
     table,
 )
+from equiserve.settings import LOW_COVERAGE_PCT, MAX_SHOWN_MARKERS
 
 if TYPE_CHECKING:
     from equiserve.inputs.facilities import FacilityLayer
@@ -57,10 +58,6 @@ if TYPE_CHECKING:
 Unit = Literal["m", "min"]
 Method = Literal["straight_line", "network_walk", "network_drive"]
 
-#: Coverage below this share (%) is highlighted in the report.
-LOW_PCT = 50.0
-#: Layers with more facilities than this start hidden on the map.
-MAX_SHOWN_MARKERS = 1000
 #: How each distance method is described in the report.
 METHOD_TEXT: dict[str, str] = {
     "straight_line": "straight-line distance from each cell centre to the nearest facility",
@@ -463,12 +460,12 @@ class CoverageResult:
             })
         columns = [Column("layer", "Layer"), Column("standard", "Standard"),
                    Column("basis", "People counted"),
-                   Column("study", "Study (%)", "pct", low_below=LOW_PCT),
-                   *[Column(f"group:{g}", f"{g} (%)", "pct", low_below=LOW_PCT)
+                   Column("study", "Study (%)", "pct", low_below=LOW_COVERAGE_PCT),
+                   *[Column(f"group:{g}", f"{g} (%)", "pct", low_below=LOW_COVERAGE_PCT)
                      for g in groups]]
         return section("Coverage overview (% of people within each layer's standard)",
                        table(columns, rows, class_key=None),
-                       para(f"Figures below {LOW_PCT} % are shown in red.", style="meta"))
+                       para(f"Figures below {LOW_COVERAGE_PCT} % are shown in red.", style="meta"))
 
     def layer_section(self, i: int, name: str) -> Section:
         layer = self.study.layers[name]

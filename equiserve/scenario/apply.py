@@ -22,6 +22,7 @@ from equiserve.errors import ConfigError, DataError
 from equiserve.inputs.facilities import FacilityLayer
 from equiserve.inputs.gazetteer import Gazetteer, Match, normalise
 from equiserve.notes import Notes
+from equiserve.settings import SAME_SITE_M
 from equiserve.study import Study
 
 #: Statuses of an added facility in the changes table.
@@ -68,9 +69,6 @@ def _matches(fac: gpd.GeoDataFrame, ident: str | None, name: str | None) -> np.n
     return np.flatnonzero([normalise(n) == normalise(name) for n in fac["name"]])
 
 
-#: An addition within this distance (m) of an existing facility whose name is the
-#: addition's name after an area's name (珠海市中山大学附属中学 for 中山大学附属中学) is it.
-SAME_SITE_M = 500.0
 #: Endings of Chinese administrative area names (city, district, county, town).
 AREA_SUFFIXES = ("市", "区", "县", "镇")
 

@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from equiserve.errors import ConfigError, DataError
+from equiserve.settings import CANDIDATE_SPACING_M, SOLVER_TIME_LIMIT_S
 from equiserve.siting.candidates import Candidates, candidates_from_gaps
 from equiserve.siting.evaluate import candidate_costs, marginal_gains, within
 from equiserve.siting.models import InfeasibleError, SitingProblem, get_model
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "mclp",
                count: int | None = None, candidates: Candidates | None = None,
                target: float = 0.95, spacing_m: float | None = None,
-               capacity: float | None = None, time_limit_s: float | None = 60.0,
+               capacity: float | None = None, time_limit_s: float | None = SOLVER_TIME_LIMIT_S,
                equity: EquityResult | None = None) -> SitesResult:
     """Evaluate candidate sites for ``layer`` and choose the best set with ``model``.
 
@@ -67,7 +68,7 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
     if not 0 < target <= 1:
         raise ConfigError(f"--target = {target} must be a share in (0, 1], e.g. 0.95")
     if candidates is None:
-        spacing = spacing_m or (std.distance_m if std.distance_m else 500.0)
+        spacing = spacing_m or (std.distance_m if std.distance_m else CANDIDATE_SPACING_M)
         candidates = candidates_from_gaps(study, result, layer, spacing)
     cands = Candidates(candidates.gdf.copy(), candidates.source, candidates.notes)
     if capacity is not None:

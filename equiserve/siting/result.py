@@ -29,6 +29,7 @@ from equiserve.results.sections import (
     section,
     table,
 )
+from equiserve.settings import MAX_SHOWN_CANDIDATES
 from equiserve.siting.models import get_model
 
 if TYPE_CHECKING:
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from equiserve.siting.models import SitingResult
     from equiserve.study import Study
 
-#: Plans with more candidates than this start with the candidates hidden on the map.
-MAX_SHOWN_CANDIDATES = 3000
 SITES_GPKG = "selected.gpkg"
 
 

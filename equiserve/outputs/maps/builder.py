@@ -33,11 +33,10 @@ from equiserve.outputs.style import (
     swatch_svg,
 )
 from equiserve.results.overlays import Fill, Overlay, Symbol
+from equiserve.settings import MAX_ICON_MARKERS
 
 #: Blocks where a plan brings people within (or puts them beyond) a standard.
 CLOSED_COLOUR, OPENED_COLOUR = "#1a9850", "#d73027"
-#: Point overlays with more features than this are drawn as small canvas circles.
-MAX_ICON_MARKERS = 1500
 #: With more overlays than this the layer control starts collapsed (hover to open it).
 MAX_OPEN_CONTROL = 12
 _DECIMALS = 5  # about 1 m in longitude/latitude
