@@ -26,7 +26,7 @@ What it measures, in one run (same process, same inputs, seeded):
    Dijkstra from 200 facilities, extrapolated to 2,000 (and used to check 20 OD columns).
 6. The real Zhuhai OSM extract (``$EQUISERVE_ZHUHAI_DATA/osm/zhuhai.osm``, default
    ``/work/shared/data/zhuhai``; skipped with a message if missing): walk network built
-   with ``Network.from_osm(cache=False)`` (peer row: osmnx ``graph_from_xml`` +
+   with ``network_from_osm(cache=False)`` (peer row: osmnx ``graph_from_xml`` +
    ``project_graph``, which keeps every way, unfiltered), then ``nearest`` for five layers
    of random source nodes vs networkx on the same arrays.
 
@@ -66,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _timing import timed  # noqa: E402  (benchmarks/_timing.py)
 
 from equiserve.analysis.network_nearest import network_nearest_facility  # noqa: E402
-from equiserve.network import Network, Snapped  # noqa: E402
+from equiserve.network import Network, Snapped, network_from_osm  # noqa: E402
 
 SEED = 20240611
 LAYERS = (100, 300, 500, 1000, 2000)
@@ -598,8 +598,8 @@ def main() -> None:
     if not osm.is_file():
         print("    skipped: file not found (set EQUISERVE_ZHUHAI_DATA)")
     else:
-        t_osm, zn = timed(lambda: Network.from_osm(osm, "walk", cache=False))
-        print(f"    Network.from_osm(walk, cache=False): {t_osm:.3f} s (best of 3); "
+        t_osm, zn = timed(lambda: network_from_osm(osm, "walk", cache=False))
+        print(f"    network_from_osm(walk, cache=False): {t_osm:.3f} s (best of 3); "
               f"{zn.n_nodes:,} nodes, {zn.n_edges:,} edges, {int(zn.is_ferry.sum())} ferry "
               f"edges, {len(np.unique(zn.components))} components")
         t_ox = None

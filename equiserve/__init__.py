@@ -14,8 +14,7 @@ See docs/ARCHITECTURE.md for the modules and the data flow.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from equiserve._version import __version__
 from equiserve.config import StudyConfig, load_config, parse_config
 from equiserve.errors import ConfigError, DataError, DataQualityWarning, EquiserveError
 from equiserve.outputs import write

@@ -6,13 +6,12 @@ Bad input ends with a one-line cause on stderr and exit code 2 (1 for unexpected
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +20,14 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from equiserve.errors import DataQualityWarning, EquiserveError
 from equiserve.settings import CANDIDATE_SPACING_M, SOLVER_TIME_LIMIT_S
+
+if TYPE_CHECKING:  # the commands import what they need when they run (a quick --help)
+    import geopandas as gpd
+
+    from equiserve.config import StudyConfig
+    from equiserve.outputs.maps import BaseMap
+    from equiserve.results.base import Result
+    from equiserve.study import Study
 
 app = typer.Typer(
     name="equiserve",
@@ -45,13 +52,14 @@ TilesCrsOption = Annotated[str | None, typer.Option(
 ConfigArgument = Annotated[Path, typer.Argument(help="The study configuration (study.toml).")]
 
 
-def _n_steps(cfg, per_layer: int, extra: int) -> int:
+def _n_steps(cfg: StudyConfig, per_layer: int, extra: int) -> int:
     """Steps of a run's progress bar: loading, per layer, per network mode, and the rest."""
     modes = {lay.standard.mode for lay in cfg.layers.values() if lay.standard.uses_network}
     return 2 + per_layer * len(cfg.layers) + 2 * len(modes) + extra
 
 
-def _basemap(cfg, tiles: str | None, tiles_crs: str | None, offline: bool):
+def _basemap(cfg: StudyConfig, tiles: str | None, tiles_crs: str | None,
+             offline: bool) -> BaseMap | None:
     """The base map, resolved before the long work so that a bad setting fails at once."""
     from equiserve.outputs.maps import basemap_from_config
 
@@ -137,7 +145,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
     _print_outputs(out, paths)
 
 
-def _print_warnings(study, *results) -> None:  # noqa: ANN001 - Study and results
+def _print_warnings(study: Study, *results: Result) -> None:
     """The warnings among the study's and the results' notes, one line each."""
     from equiserve.outputs.tables import notes_frame
 
@@ -185,7 +193,7 @@ def demo(
         _run(config, out, offline, tiles)
 
 
-def _read_exclusions(path: Path):
+def _read_exclusions(path: Path) -> gpd.GeoDataFrame:
     """Exclusion polygons for lattice candidates (any supported vector file with a CRS)."""
     from equiserve.config import SourceSpec
     from equiserve.io.vector import read_vector
@@ -332,4 +340,4 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

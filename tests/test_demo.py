@@ -3,7 +3,7 @@
 The demo is generated once per module. Its properties are checked with computations that
 are independent of the generator: GDAL rasterisation for populations by group, geopandas
 spatial joins for facility counts, pyproj.Geod for the GCJ-02 offsets, and the street
-network as pyosmium reads it back and as :meth:`equiserve.network.Network.from_osm` builds it.
+network as pyosmium reads it back and as :func:`equiserve.network.network_from_osm` builds it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pyproj import Geod
 from rasterio.features import rasterize
 
 from equiserve.datasets.demo import write_demo_inputs
-from equiserve.network import Network
+from equiserve.network import Network, network_from_osm
 
 UTM = "EPSG:32649"
 GROUPS = ("east", "west", "island")
@@ -145,7 +145,7 @@ def osm(demo: Path) -> dict:
 
 def _network(demo: Path, mode: str) -> Network:
     start = time.perf_counter()
-    net = Network.from_osm(demo / "streets.osm.pbf", mode=mode, crs=UTM, cache=False)
+    net = network_from_osm(demo / "streets.osm.pbf", mode=mode, crs=UTM, cache=False)
     print(f"{mode} network: {net.n_nodes} nodes, {net.n_edges} edges, "
           f"built in {time.perf_counter() - start:.2f} s")
     return net

@@ -242,7 +242,7 @@ def ferry_osm(tmp_path):
 
 
 def test_ferry_links_one_island_and_not_the_other(ferry_osm):
-    net = Network.from_osm(ferry_osm, mode="walk", crs="EPSG:32649", walk_speed_kmh=3.6)
+    net = network_from_osm(ferry_osm, mode="walk", crs="EPSG:32649", walk_speed_kmh=3.6)
     assert net.is_ferry.sum() == 1
     assert 41 not in set(net.node_id.tolist())  # motorway not walkable
     assert 30 not in set(net.node_id.tolist())  # a ferry's point at sea is not a node
@@ -264,21 +264,21 @@ def test_ferry_links_one_island_and_not_the_other(ferry_osm):
     d1112 = seg(11, 12)
     assert cost[ids[12]] == pytest.approx(d13 + 50 * 60 + d1112, rel=1e-9)
     assert np.isinf(cost[ids[21]])  # the island without a ferry is unreachable, not dropped
-    drive = Network.from_osm(ferry_osm, mode="drive", crs="EPSG:32649")
+    drive = network_from_osm(ferry_osm, mode="drive", crs="EPSG:32649")
     assert 41 in set(drive.node_id.tolist())
 
 
 def test_cache_is_keyed_by_content_and_options(ferry_osm):
-    a = Network.from_osm(ferry_osm, mode="walk")
-    b = Network.from_osm(ferry_osm, mode="walk")
+    a = network_from_osm(ferry_osm, mode="walk")
+    b = network_from_osm(ferry_osm, mode="walk")
     assert a.info["cache"].startswith("saved") and b.info["cache"].startswith("loaded")
     np.testing.assert_array_equal(a.time_fwd_s, b.time_fwd_s)
-    c = Network.from_osm(ferry_osm, mode="walk", ferry_wait_min=5.0)
+    c = network_from_osm(ferry_osm, mode="walk", ferry_wait_min=5.0)
     assert c.info["cache"].startswith("saved")
     ferry = np.flatnonzero(c.is_ferry)[0]
     assert c.time_fwd_s[ferry] == pytest.approx((5 + 20) * 60)
     ferry_osm.write_text(FERRY_OSM.replace("00:20", "00:40"), encoding="utf-8")
-    d = Network.from_osm(ferry_osm, mode="walk")
+    d = network_from_osm(ferry_osm, mode="walk")
     assert d.info["cache"].startswith("saved")
 
 
@@ -330,7 +330,7 @@ def test_zhuhai_walk_distances_match_networkx(zhuhai_data):
     import osmnx as ox
 
     path = zhuhai_data / "osm" / "zhuhai.osm"
-    net = Network.from_osm(path, mode="walk", crs="EPSG:32649", cache=False)
+    net = network_from_osm(path, mode="walk", crs="EPSG:32649", cache=False)
     tags = ["highway", "foot", "access", "area", "service", "route"]
     old = ox.settings.useful_tags_way
     ox.settings.useful_tags_way = list(dict.fromkeys([*old, *tags]))

@@ -9,6 +9,7 @@ of each cell are served, by which facility, and how full each facility is.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,7 +167,7 @@ def allocate_nearest_first(od: sp.spmatrix | sp.sparray, demand: np.ndarray,
                       pairs=sp.coo_matrix((px, (pr, pc)), shape=(n, m)))
 
 
-def _cost_bins(cost: np.ndarray):
+def _cost_bins(cost: np.ndarray) -> Iterator[np.ndarray]:
     """Pair indices in bins of increasing cost (every cost of a bin <= those of the next).
 
     ``floor(cost * nb / max)`` is non-decreasing in cost, so ordering the bins and then

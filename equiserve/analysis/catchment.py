@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -312,7 +313,7 @@ def _fca(rows: np.ndarray, cols: np.ndarray, w: np.ndarray | None, demand: np.nd
     return np.bincount(rows, weights=rw, minlength=n).astype(float, copy=False)
 
 
-def _od_pairs(od: object, name: str = "od"
+def _od_pairs(od: Any, name: str = "od"
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
     """(rows, cols, costs, shape) of every stored entry of a sparse OD matrix."""
     if not sp.issparse(od):

@@ -12,7 +12,7 @@ leg from the point to the road, then along the edge to either end, then the netw
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
@@ -150,22 +150,6 @@ class Network:
             raise DataError(f"network arrays need a projected CRS in metres, got {crs.name}")
         ferry = np.zeros(len(u), bool) if is_ferry is None else np.asarray(is_ferry, bool)
         return cls(x, y, u, v, length_m, t, np.where(ow, np.inf, t), ferry, crs)
-
-    @classmethod
-    def from_osm(cls, path: str | os.PathLike[str], mode: str = "walk",
-                 crs: pyproj.CRS | str | int | None = None, **options: object) -> Network:
-        """A walk or drive network from an OSM file (see :func:`network_from_osm`).
-
-        Keyword options are those of :class:`~equiserve.network.osm.BuildOptions`
-        (``walk_speed_kmh``, ``ferry_speed_kmh``, ``ferry_headway_min``,
-        ``ferry_wait_min``) and ``cache``.
-        """
-        from equiserve.network.osm import BuildOptions, network_from_osm
-
-        cache = bool(options.pop("cache", True))
-        return network_from_osm(path, mode=mode, crs=crs,
-                                options=BuildOptions(**options),  # type: ignore[arg-type]
-                                cache=cache)
 
     @classmethod
     def from_networkx(cls, G: nx.Graph, crs: pyproj.CRS | str | int | None = None,
@@ -421,7 +405,7 @@ class Network:
 
     def od(self, origins: Snapped, destinations: Snapped, cutoff: float,
            weight: Weight = "length", chunk_size: int | None = None,
-           progress: object | None = None) -> sp.csr_matrix:
+           progress: Callable[[int, int], None] | None = None) -> sp.csr_matrix:
         """Bounded many-to-many costs from origins to destinations within ``cutoff``.
 
         Runs one bounded Dijkstra per destination on the reversed network, in chunks, and

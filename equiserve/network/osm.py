@@ -164,7 +164,8 @@ def file_hash(path: Path) -> str:
 def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
                      crs: pyproj.CRS | str | int | None = None,
                      options: BuildOptions | None = None, cache: bool = True,
-                     more_paths: tuple[str | os.PathLike[str], ...] = ()) -> Network:
+                     more_paths: tuple[str | os.PathLike[str], ...] = (),
+                     **build: float | None) -> Network:
     """Build (or load from the cache) the network of one mode from an OSM file.
 
     Parameters
@@ -176,6 +177,9 @@ def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
         Projected CRS of the result; default: the UTM zone of the data.
     options : BuildOptions, optional
         Speeds and ferry waits (``mode`` is taken from the ``mode`` argument).
+    **build
+        Or the same as keywords: ``walk_speed_kmh``, ``ferry_speed_kmh``,
+        ``ferry_headway_min``, ``ferry_wait_min`` (override ``options``).
     cache : bool
         Load/save the built network under :func:`cache_dir`, keyed by the file's content
         hash and the build options.
@@ -190,7 +194,10 @@ def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
     for p in paths:
         if not p.is_file():
             raise DataError(f"[network] source: file not found: {p}")
-    opts = BuildOptions(**{**asdict(options or BuildOptions()), "mode": mode})
+    unknown = set(build) - {f for f in asdict(BuildOptions()) if f != "mode"}
+    if unknown:
+        raise TypeError(f"unknown network build option(s): {', '.join(sorted(unknown))}")
+    opts = BuildOptions(**{**asdict(options or BuildOptions()), **build, "mode": mode})
     key = None
     if cache:
         crs_key = None if crs is None else pyproj.CRS.from_user_input(crs).to_wkt()
@@ -230,7 +237,7 @@ def _read_ways(path: Path) -> list[tuple[int, dict[str, str], list[int], list[fl
         fp = (osmium.FileProcessor(str(path)).with_locations()
               .with_filter(osmium.filter.KeyFilter("highway", "route")))
         for obj in fp:
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             tags = dict(obj.tags)
             refs, lon, lat = [], [], []

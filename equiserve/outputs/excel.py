@@ -109,11 +109,11 @@ def _value(v: object) -> object:
     if isinstance(v, str):
         return _text(v)
     if isinstance(v, _dt.datetime | _dt.date | _dt.time):
-        if isinstance(v, pd.Timestamp):
-            v = v.to_pydatetime()
-        if getattr(v, "tzinfo", None) is not None:
-            return v.isoformat()
-        return v
+        stamp: _dt.datetime | _dt.date | _dt.time = (
+            v.to_pydatetime() if isinstance(v, pd.Timestamp) else v)
+        if getattr(stamp, "tzinfo", None) is not None:
+            return stamp.isoformat()
+        return stamp
     if isinstance(v, np.datetime64):
         return _value(pd.Timestamp(v)) if not np.isnat(v) else None
     try:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pandas as pd
 
+from equiserve._version import __version__
 from equiserve.notes import Notes
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ class OutputTable:
 class Result(Protocol):
     """What :func:`equiserve.outputs.write` needs of an analysis' result."""
 
-    notes: Notes
+    @property
+    def notes(self) -> Notes: ...
 
     @property
     def heading(self) -> str | None: ...
@@ -73,8 +75,6 @@ class Result(Protocol):
 
 def about_study(study: Study) -> dict[str, str]:
     """What a spreadsheet reader needs to read the tables: study, sources, units."""
-    from equiserve import __version__
-
     about = {"study": study.config.name}
     if study.config.synthetic:
         about["data"] = "SYNTHETIC: generated for demonstration, not real places or people"

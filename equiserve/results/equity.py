@@ -145,8 +145,9 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
         idx = {m: equity_indices(x, cov.weights, reg_groups, reg_names, higher_is_better=hb)
                for m, (x, hb) in measures.items()}
         for m, values in idx.items():
-            for k in INDEX_KEYS:
-                index_rows.append({"layer": name, "measure": m, "index": k, "value": values[k]})
+            for key in INDEX_KEYS:
+                index_rows.append({"layer": name, "measure": m, "index": key,
+                                   "value": values[key]})
             ps, vs = lorenz_curve(measures[m][0], cov.weights)
             lorenz_rows.append(pd.DataFrame({"layer": name, "measure": m,
                                              "population_share": ps, "measure_share": vs}))
@@ -227,7 +228,7 @@ def life_circle_scores(study: Study, result: CoverageResult) -> tuple[np.ndarray
     """Per cell: share of the life-circle layers whose standard it meets, and whether all."""
     _label, names = life_circle_layers(study)
     met = np.column_stack([result.layers[n].covered for n in names])
-    return met.mean(axis=1), met.all(axis=1)
+    return met.mean(axis=1), np.asarray(met.all(axis=1))
 
 
 def _life_circle_rows(study: Study, life: np.ndarray, life_all: np.ndarray,

@@ -70,7 +70,7 @@ class ScenarioResult:
         return self.scenario.name
 
     @property
-    def notes(self) -> Notes:  # type: ignore[override]
+    def notes(self) -> Notes:
         """What the baseline's analyses found (run ``baseline``), and what applying the plan
         and the plan's analyses found (run ``plan``); loading notes are the study's."""
         applied = Notes(self.plan.notes[len(self.baseline.notes):])

@@ -60,7 +60,7 @@ class SitesResult:
     candidate_notes: Notes = field(default_factory=Notes)
 
     @property
-    def notes(self) -> Notes:  # type: ignore[override]
+    def notes(self) -> Notes:
         """The notes of the coverage (and scorecard) the sites build on, and of reading
         the candidates."""
         equity = self.equity.notes if self.equity is not None else Notes()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -68,7 +69,8 @@ def tiny_facilities() -> dict[str, gpd.GeoDataFrame]:
     return {"schools": schools, "clinics": clinics}
 
 
-def nearest_first_reference(od, demand, capacity) -> list[tuple[int, int, float]]:
+def nearest_first_reference(od: Any, demand: np.ndarray, capacity: np.ndarray
+                            ) -> list[tuple[int, int, float]]:
     """Nearest-first allocation as a plain loop: an independent reference for
     :func:`equiserve.analysis.allocate_nearest_first` (tests) and its slow peer (benchmark).
 

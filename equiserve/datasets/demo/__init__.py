@@ -29,7 +29,7 @@ x = 720 000 m, y = 2 440 000 m in EPSG:32649)::
   each other): a few thousand people each, reached only by ferry, with 0-2 facilities per
   layer.
 
-Streets (``streets.osm.pbf``, read with :meth:`equiserve.network.Network.from_osm`):
+Streets (``streets.osm.pbf``, read with :func:`equiserve.network.network_from_osm`):
 
 * **east**: a dense grid per district (150-200 m blocks), each rotated, warped and jittered in
   its own way and joined to its neighbours at the district seams. Every 8th/9th street is a

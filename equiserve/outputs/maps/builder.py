@@ -250,7 +250,7 @@ class MapBuilder:
             marker, legend_symbol = self._marker(o.paint, len(gdf))
             extra: dict[str, Any] = {}
             if o.paint.radius is not None:
-                props["radius"] = np.round(np.asarray(o.paint.radius, float), 1)
+                props["radius"] = np.round(np.asarray(o.paint.radius, float), 1).tolist()
                 extra["style_function"] = lambda f: {"radius": f["properties"]["radius"]}
             frame = gpd.GeoDataFrame(props, geometry=_round_geoms(geoms), crs=4326)
             folium.GeoJson(frame, name=escape(o.name), show=o.show, marker=marker,
@@ -275,7 +275,8 @@ class MapBuilder:
             notes.append("data shifted from WGS84 to GCJ-02 to line up with it")
         sections = [*self.legend.values(), LegendSection("Map", note="; ".join(notes))]
         add_legend(self.fmap, sections)
-        self.fmap.get_root().html.add_child(folium.Element(
+        root: Any = self.fmap.get_root()  # a branca Figure
+        root.html.add_child(folium.Element(
             '<div id="eq-title" style="position:fixed;top:10px;left:60px;z-index:1000;'
             'background:white;padding:4px 8px;border:1px solid #999;font:14px sans-serif">'
             f"{escape(title)}</div>"))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import jinja2
 import pandas as pd
 
+from equiserve._version import __version__
 from equiserve.outputs.report.render import SectionRenderer
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ def render_report(study: Study, *results: Result, notes: pd.DataFrame | None = N
     table with level, subject, message and optionally run; default: the study's and the
     results' notes). ``files`` are (file name, what it holds) pairs linked at the top.
     """
-    from equiserve import __version__
-
     if notes is None:
         from equiserve.outputs.tables import notes_frame
 

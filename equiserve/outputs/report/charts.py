@@ -196,8 +196,9 @@ def _pct(v: float) -> str:
     return f"{v:.1f}"
 
 
-def _points(xs: np.ndarray, ys: np.ndarray) -> str:
-    return " ".join(f"{a:.2f},{b:.2f}" for a, b in zip(xs.tolist(), ys.tolist(), strict=True))
+def _points(xs: ArrayLike, ys: ArrayLike) -> str:
+    return " ".join(f"{a:.2f},{b:.2f}" for a, b in zip(np.ravel(xs).tolist(),
+                                                        np.ravel(ys).tolist(), strict=True))
 
 
 def _open(height: int, title: str, desc: str) -> list[str]:
@@ -277,7 +278,7 @@ def _legend_entry(x: float, y: float, colour: str, label: str, max_chars: int,
             f'<text x="{x + 24:.1f}" y="{y:.1f}">{escape(shown)}</text></g>')
 
 
-def _polyline(xs: np.ndarray, ys: np.ndarray, colour: str, label: str) -> str:
+def _polyline(xs: ArrayLike, ys: ArrayLike, colour: str, label: str) -> str:
     return (f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="2" '
             f'stroke-linejoin="round" points="{_points(xs, ys)}">'
             f"<title>{escape(label)}</title></polyline>")
@@ -396,14 +397,15 @@ def distance_cdf_svg(series: Sequence[tuple[str, str, ArrayLike, ArrayLike]], un
         return _no_data(title)
 
     if x_max is None:
-        v, w = np.concatenate(values), np.concatenate(weights)
-        hi = 1.1 * _upper_quantile(v, w, 0.95) if len(v) else 0.0
+        all_d, all_w = np.concatenate(values), np.concatenate(weights)
+        hi = 1.1 * _upper_quantile(all_d, all_w, 0.95) if len(all_d) else 0.0
         if limit is not None:
             hi = max(hi, 1.2 * limit)
         if not hi > 0:
             hi = _DEFAULT_X_MAX[unit]
-        x_step: float | None = nice_step(hi)
-        x_max = math.ceil(hi / x_step - 1e-9) * x_step  # the axis ends on a tick
+        step = nice_step(hi)
+        x_step: float | None = step
+        x_max = math.ceil(hi / step - 1e-9) * step  # the axis ends on a tick
     else:
         x_step = None
 
