@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,7 +28,7 @@ import pandas as pd
 from _timing import timed  # benchmarks/_timing.py
 
 from equiserve import Study, load_config
-from equiserve.config import Standard
+from equiserve.config import StraightLine
 from equiserve.datasets.demo import write_demo_inputs
 from equiserve.errors import DataQualityWarning
 
@@ -61,9 +60,10 @@ def main() -> None:
     t0 = time.perf_counter()
     # straight-line standards for every layer (street networks: bench_network.py)
     cfg = load_config(config)
-    cfg = replace(cfg, network=None, layers={
-        n: replace(lay, standard=Standard(distance_m=lay.standard.distance_m or 1000.0))
-        for n, lay in cfg.layers.items()})
+    cfg = cfg.model_copy(update={"network": None, "layers": {
+        n: lay.model_copy(update={"standard": StraightLine(
+            distance_m=lay.standard.standard_m or 1000.0)})
+        for n, lay in cfg.layers.items()}})
     study = Study.load(cfg)
     t_load = time.perf_counter() - t0
     n_fac = sum(len(lay.access_x) for lay in study.layers.values())

@@ -100,8 +100,8 @@ class Study:
         """The study with the networks its standards need, cells and facilities snapped."""
         ncfg = self.config.network
         assert ncfg is not None
-        modes = list(dict.fromkeys(lay.standard.mode for lay in self.layers.values()
-                                   if lay.standard.mode is not None))
+        modes: list[str] = list(dict.fromkeys(lay.standard.mode for lay in self.layers.values()
+                                              if lay.standard.mode is not None))
         opts = BuildOptions(walk_speed_kmh=ncfg.walk_speed_kmh,
                             ferry_speed_kmh=ncfg.ferry_speed_kmh,
                             ferry_headway_min=ncfg.ferry_headway_min,

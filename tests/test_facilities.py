@@ -17,7 +17,7 @@ import pyproj
 import pytest
 import shapely
 
-from equiserve.config import LayerConfig, SourceSpec, Standard
+from equiserve.config import LayerConfig, SourceSpec, StraightLine
 from equiserve.errors import DataError, DataQualityWarning
 from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
 from equiserve.inputs.regions import Regions
@@ -38,7 +38,7 @@ def regions() -> Regions:
 
 def _layer(path: Path, name: str = "schools", **kw) -> LayerConfig:
     src = {k: kw.pop(k) for k in ("filter", "osm_tags", "layer", "crs") if k in kw}
-    return LayerConfig(name=name, kind="school", standard=Standard(500.0),
+    return LayerConfig(name=name, kind="school", standard=StraightLine(distance_m=500.0),
                        source=SourceSpec(path=path, key=f"layers.{name}", **src), **kw)
 
 

@@ -367,10 +367,8 @@ def test_several_osm_files_are_read_as_one_source(tmp_path):
     (tmp_path / "b.osm").write_text(osm([(2, 113.51, 22.21, "Both"), (3, 113.52, 22.22, "B")]),
                                     encoding="utf-8")
     spec = _spec(tmp_path / "a.osm", osm_tags={"amenity": ["school"]})
-    from dataclasses import replace
-
     notes = Notes()
-    gdf = read_vector(replace(spec, more_paths=(tmp_path / "b.osm",)), notes)
+    gdf = read_vector(spec.model_copy(update={"more_paths": (tmp_path / "b.osm",)}), notes)
     assert sorted(gdf["name"]) == ["A", "B", "Both"]
     assert gdf["osm_id"].is_unique
     assert any("appear in more than one of the 2 OSM files" in n.message for n in notes)

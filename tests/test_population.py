@@ -20,7 +20,13 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from equiserve.config import PopulationConfig, RegionsConfig, SourceSpec, SubgroupSpec
+from equiserve.config import (
+    CensusPopulation,
+    CensusSubgroup,
+    RasterSubgroup,
+    RegionsConfig,
+    SourceSpec,
+)
 from equiserve.errors import DataError, DataQualityWarning
 from equiserve.inputs.population import (
     PopulationGrid,
@@ -114,7 +120,7 @@ def test_raster_with_nodata_matches_an_independent_sum(tmp_path, regions):
 
     notes = Notes()
     grid = _quiet(population_from_raster, path, regions,
-                  subgroups={"kids": SubgroupSpec(band=2)}, notes=notes)
+                  subgroups={"kids": RasterSubgroup(band=2)}, notes=notes)
 
     # independent: valid pixels (not nodata, not NaN), centre inside a region
     cx, cy = _pixel_centres(transform, UTM_SHAPE)
@@ -223,7 +229,7 @@ def test_missing_band_is_an_error(tmp_path, regions):
     path = _write_raster(tmp_path / "one.tif", [total],
                          from_origin(*UTM_ORIGIN, 100.0, 100.0), "EPSG:32649")
     with pytest.raises(DataError, match="band 2 requested"):
-        _quiet(population_from_raster, path, regions, subgroups={"kids": SubgroupSpec(band=2)})
+        _quiet(population_from_raster, path, regions, subgroups={"kids": RasterSubgroup(band=2)})
 
 
 # ---------------------------------------------------------------------------------------
@@ -407,18 +413,18 @@ X9,2020,50,5
 """
 
 
-def _census_cfg(table: Path, **kw) -> PopulationConfig:
+def _census_cfg(table: Path, **kw) -> CensusPopulation:
     args = {"type": "census", "table": table, "key_field": "code", "region_key_field": "code",
             "value_field": "pop", "filter": "year == 2020", "cell_size_m": 200.0} | kw
-    return PopulationConfig(**args)
+    return CensusPopulation(**args)
 
 
 def test_census_from_config_with_filter(tmp_path, regions):
     table = tmp_path / "census.csv"
     table.write_text(CENSUS_CSV, encoding="utf-8")
     notes = Notes()
-    cfg = _census_cfg(table, subgroups={"kids": SubgroupSpec(field="kids"),
-                                        "elderly": SubgroupSpec(share=0.1)})
+    cfg = _census_cfg(table, subgroups={"kids": CensusSubgroup(field="kids"),
+                                        "elderly": CensusSubgroup(share=0.1)})
     with pytest.warns(DataQualityWarning, match="X9"):
         grid = load_population(cfg, regions, notes)
     _check_census(grid, regions, [1000.0, 2500.0, 37.0])
@@ -479,8 +485,7 @@ def test_zhuhai_census_2020(zhuhai_data):
     # SOURCES.md section 4: the 2020 census rows for 斗门区 (440403) and 金湾区 (440404),
     # and for 香洲区 the derived whole-district row (2,439,585 - 608,899 - 446,369), since
     # the polygon covers the whole district; not the 1,124,126 of its 10 direct units
-    cfg = PopulationConfig(
-        type="census",
+    cfg = CensusPopulation(
         table=zhuhai_data / "population" / "zhuhai_population_by_district.csv",
         key_field="adcode", region_key_field="district_adcode", value_field="population",
         filter='reference_date == "2020-11-01" and '
@@ -509,7 +514,7 @@ def test_zhuhai_census_2020(zhuhai_data):
     np.testing.assert_array_equal(regions.locate(grid.x, grid.y), grid.region)
 
     # without the scope condition both 2020 rows of 440402 survive the filter: an error
-    dup = PopulationConfig(**{**cfg.__dict__,
+    dup = CensusPopulation(**{**cfg.__dict__,
                               "filter": 'reference_date == "2020-11-01" and '
                                         "adcode in [440402, 440403, 440404]"})
     with pytest.raises(DataError, match="key 440402 appears more than once"):
@@ -524,7 +529,7 @@ def test_census_table_keys_as_floats_match_integer_region_codes(tmp_path):
     table = tmp_path / "t.csv"
     pd.DataFrame({"adcode": [440403, 440404, None], "pop": [10.0, 20.0, 30.0]}).to_csv(
         table, index=False)
-    cfg = PopulationConfig(type="census", table=table, key_field="adcode",
+    cfg = CensusPopulation(table=table, key_field="adcode",
                            region_key_field="adcode", value_field="pop",
                            filter="adcode == adcode", cell_size_m=500.0)
     grid = load_population(cfg, reg)

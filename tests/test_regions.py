@@ -31,7 +31,7 @@ def coast(tmp_path):
 
 
 def _load(path, *splits):
-    cfg = RegionsConfig(SourceSpec(path=path, key="regions"), name_field="name",
+    cfg = RegionsConfig(source=SourceSpec(path=path, key="regions"), name_field="name",
                         group_map={"Coast": "east", "Inland": "west"}, split=tuple(splits))
     notes = Notes()
     return load_regions(cfg, None, notes), notes
@@ -39,7 +39,8 @@ def _load(path, *splits):
 
 def test_far_parts_become_a_region(coast):
     path, main, near, far1, far2 = coast
-    reg, notes = _load(path, SplitSpec("Coast", "Isles", "island", 5000, {"code": 9}))
+    reg, notes = _load(path, SplitSpec(region="Coast", name="Isles", group="island",
+                                       min_distance_m=5000, fields={"code": 9}))
     gdf = reg.gdf.set_index("region")
     assert list(gdf.index) == ["Coast", "Inland", "Isles"]
     assert gdf.loc["Isles", "group"] == "island" and gdf.loc["Isles", "code"] == 9
@@ -54,10 +55,11 @@ def test_far_parts_become_a_region(coast):
 def test_bad_splits_say_why(coast):
     path = coast[0]
     with pytest.raises(DataError, match="no such region; regions: Coast, Inland"):
-        _load(path, SplitSpec("Coastal", "Isles", "island", 5000))
+        _load(path, SplitSpec(region="Coastal", name="Isles", group="island", min_distance_m=5000))
     with pytest.raises(DataError, match="no part of it lies more than 50,000 m"):
-        _load(path, SplitSpec("Coast", "Isles", "island", 50_000))
+        _load(path, SplitSpec(region="Coast", name="Isles", group="island", min_distance_m=50_000))
     with pytest.raises(DataError, match="already exists"):
-        _load(path, SplitSpec("Coast", "Inland", "island", 5000))
+        _load(path, SplitSpec(region="Coast", name="Inland", group="island", min_distance_m=5000))
     with pytest.raises(DataError, match="adcode are not fields"):
-        _load(path, SplitSpec("Coast", "Isles", "island", 5000, {"adcode": 1}))
+        _load(path, SplitSpec(region="Coast", name="Isles", group="island",
+                              min_distance_m=5000, fields={"adcode": 1}))

@@ -177,7 +177,8 @@ def test_gazetteer_matches_exact_alias_partial_and_refuses_ambiguity(tiny):
 
 def test_gazetteer_names_missing_fields(tiny, tmp_path):
     sc = load_scenario(tiny[1])
-    cfg = GazetteerConfig(sc.gazetteer.source, ("name_zh",), "precision")
+    cfg = GazetteerConfig(source=sc.gazetteer.source, name_fields=("name_zh",),
+                          precision_field="precision")
     with pytest.raises(DataError, match="name_zh.*fields: name, alias"):
         Gazetteer.from_config(cfg)
 

@@ -147,7 +147,7 @@ def test_gcj02_regions_land_on_wgs84_regions(zhuhai_data):
     def vertices(path: Path, crs: str | None) -> np.ndarray:
         spec = SourceSpec(path=path, key="regions",
                           crs=None if crs is None else parse_crs(crs, "regions.crs"))
-        regions = load_regions(RegionsConfig(spec, name_field="district_name",
+        regions = load_regions(RegionsConfig(source=spec, name_field="district_name",
                                              group_map={"香洲区": "east", "斗门区": "west",
                                                         "金湾区": "west",
                                                         "澳门大学横琴校区": "east"}),

@@ -39,232 +39,194 @@
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
-from equiserve.config.study import SourceSpec, _source, _Validator
-from equiserve.errors import ConfigError
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
-_GAZ_KEYS = {"source", "source_layer", "crs", "x_field", "y_field", "filter",
-             "name_fields", "precision_field", "kind_field"}
+from equiserve.config._messages import fill_in, problem, read_toml, validate
+from equiserve.config._model import ConfigModel, FileModel, exactly_one, reading
+from equiserve.config.sources import SOURCE_KEYS, HasSource
+from equiserve.config.types import Crs, Id, Positive, Text, TupleOf
 
 
-@dataclass(frozen=True)
-class GazetteerConfig:
+def _one_name(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+#: Fields holding a place's names: one, or a list.
+NameFields = Annotated[TupleOf[Text], BeforeValidator(_one_name),
+                       Field(min_length=1, description="a list of field names")]
+
+
+class GazetteerConfig(HasSource):
     """A table of named places: its source and which fields hold names and precision."""
 
-    source: SourceSpec
-    name_fields: tuple[str, ...] = ("name",)
-    precision_field: str | None = None
-    kind_field: str | None = None
+    source_keys: ClassVar[frozenset[str]] = SOURCE_KEYS - {"osm_tags"}
+    table: ClassVar[str] = "gazetteer"
+
+    name_fields: NameFields = ("name",)
+    precision_field: Text | None = None
+    kind_field: Text | None = None
 
 
-@dataclass(frozen=True)
-class AddSpec:
-    """A facility the plan adds: where (place name or coordinates) and its capacity."""
+class AddSpec(ConfigModel):
+    """A facility the plan adds: where (place name or coordinates) and its capacity.
 
-    layer: str
-    name: str
-    place: str | None = None
-    x: float | None = None
-    y: float | None = None
-    crs: Any = None
+    Coordinates are ``lon``/``lat`` (WGS84 unless ``crs`` says otherwise) or ``x``/``y``
+    with a ``crs``; ``index`` is the entry's position among the ``[[add]]`` tables.
+    """
+
+    not_in_file: ClassVar[frozenset[str]] = frozenset({"index"})
+
+    layer: Text
+    name: Text
+    place: Text | None = None
+    x: float | None = Field(None, validation_alias=AliasChoices("x", "lon"))
+    y: float | None = Field(None, validation_alias=AliasChoices("y", "lat"))
+    crs: Crs | None = None
     capacity: float | None = None
-    proxy_for: str | None = None
-    note: str | None = None
+    proxy_for: Text | None = None
+    note: Text | None = None
     index: int = 0
 
     @property
     def has_coordinates(self) -> bool:
+        """Whether the facility is placed by coordinates (else by its place's name)."""
         return self.x is not None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _coordinates(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        what = f"[[add]] {data.get('name')!r}"
+        has_lonlat = "lon" in data or "lat" in data
+        has_xy = "x" in data or "y" in data
+        if has_lonlat and has_xy:
+            raise problem(f"{what} gives both lon/lat and x/y; give one pair")
+        if not (has_lonlat or has_xy):
+            return data
+        kx, ky = ("lon", "lat") if has_lonlat else ("x", "y")
+        if kx not in data or ky not in data:
+            raise problem(f"{what} needs both {kx} and {ky}")
+        if "crs" not in data and not has_lonlat:
+            raise problem(f"{what} gives x/y without a crs; add crs = \"EPSG:...\" (or use "
+                          "lon/lat)")
+        if "place" in data:
+            raise problem(f"{what} gives both a place and coordinates; give one")
+        return {"crs": "EPSG:4326"} | data
 
-@dataclass(frozen=True)
-class RemoveSpec:
+
+class _NamedFacility(ConfigModel):
+    """An entry naming a facility of ``layer`` by exactly one of ``id`` and ``name``."""
+
+    #: The array of tables of the entries, for messages.
+    array: ClassVar[str]
+
+    layer: Text
+    id: Id | None = None
+    name: Id | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _id_or_name(self) -> _NamedFacility:
+        exactly_one(self, "id", "name", f"[[{self.array}]] #{{n}} needs exactly one of id or name")
+        return self
+
+
+class RemoveSpec(_NamedFacility):
     """A facility the plan closes, by id or name."""
 
-    layer: str
-    id: str | None = None
-    name: str | None = None
-    note: str | None = None
+    array: ClassVar[str] = "remove"
 
 
-@dataclass(frozen=True)
-class CapacitySpec:
+class CapacitySpec(_NamedFacility):
     """A change of places at an existing (or added) facility: ``change`` or ``set``."""
 
-    layer: str
-    name: str | None = None
-    id: str | None = None
+    array: ClassVar[str] = "capacity"
+
     change: float | None = None
     set: float | None = None
-    note: str | None = None
+
+    @model_validator(mode="after")
+    def _change_or_set(self) -> CapacitySpec:
+        exactly_one(self, "change", "set", "[[capacity]] #{n} needs exactly one of change "
+                    "(e.g. change = 1200 places) or set (the new total)")
+        return self
 
 
-@dataclass(frozen=True)
-class TargetSpec:
+class TargetSpec(ConfigModel):
     """A count the plan promises, for a layer (and region) or for something unmeasured."""
 
-    label: str
-    count: float
-    layer: str | None = None
-    region: str | None = None
-    unit: str = "facilities"
-    source: str | None = None
-    note: str | None = None
+    label: Text
+    count: Positive
+    layer: Text | None = None
+    region: Text | None = None
+    unit: Text = "facilities"
+    source: Text | None = None
+    note: Text | None = None
 
 
-@dataclass(frozen=True)
-class ScenarioConfig:
-    """A whole scenario file."""
+class ScenarioInfo(ConfigModel):
+    """The ``[scenario]`` table."""
 
-    name: str
-    description: str | None = None
+    name: Text
+    description: Text | None = None
+
+
+class ScenarioConfig(FileModel):
+    """A whole scenario file (``targets`` are its ``[[target]]`` tables); ``path`` is the
+    file it was read from."""
+
+    header: ClassVar[str] = "scenario"
+
+    scenario: ScenarioInfo
     gazetteer: GazetteerConfig | None = None
-    add: tuple[AddSpec, ...] = ()
-    remove: tuple[RemoveSpec, ...] = ()
-    capacity: tuple[CapacitySpec, ...] = ()
-    targets: tuple[TargetSpec, ...] = ()
-    path: Path | None = field(default=None, compare=False)
+    add: TupleOf[AddSpec] = ()
+    remove: TupleOf[RemoveSpec] = ()
+    capacity: TupleOf[CapacitySpec] = ()
+    targets: TupleOf[TargetSpec] = Field((), validation_alias="target")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_in(cls, data: Any) -> Any:
+        adds = data.get("add") if isinstance(data, dict) else None
+        if not isinstance(adds, list):
+            return data
+        return {**data, "add": [fill_in(a, f"add[{i}]", AddSpec.toml_keys(), index=i)
+                                for i, a in enumerate(adds)]}
+
+    @model_validator(mode="after")
+    def _placed_by_name(self) -> ScenarioConfig:
+        by_name = [a.name for a in self.add if not a.has_coordinates]
+        if by_name and self.gazetteer is None:
+            raise problem(f"[[add]] {by_name[0]!r} has no coordinates, so it is placed by "
+                          "name, but the file has no [gazetteer]; add one, or give lon/lat "
+                          "(or x/y with crs)")
+        return self
 
 
 def load_scenario(path: str | os.PathLike[str]) -> ScenarioConfig:
-    """Read and validate a scenario file (see the module docstring for its keys)."""
-    path = Path(path).expanduser().resolve()
-    if not path.is_file():
-        raise ConfigError(f"scenario file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+    """Read and validate a scenario file (see the module docstring for its keys).
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, is not valid TOML, or a key or value is wrong.
+    """
+    path, data = read_toml(path, "scenario file")
     return parse_scenario(data, base_dir=path.parent, origin=path)
-
-
-def _entries(v: _Validator, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    val = data.get(key, [])
-    if not isinstance(val, list) or not all(isinstance(e, dict) for e in val):
-        raise v.error(key, val, f"an array of tables [[{key}]]")
-    return val
-
-
-def _opt_str(v: _Validator, tbl: dict[str, Any], name: str, where: str) -> str | None:
-    val = tbl.get(name)
-    if val is None:
-        return None
-    if isinstance(val, int | float) and not isinstance(val, bool):
-        return str(val)  # ids such as 12 are fine
-    return v.string(tbl, name, where)
 
 
 def parse_scenario(data: dict[str, Any], base_dir: str | os.PathLike[str] = ".",
                    origin: Path | None = None) -> ScenarioConfig:
-    """Validate a scenario already parsed into a dict."""
-    v = _Validator(Path(base_dir).resolve(), origin.name if origin else "scenario")
-    v.keys(data, "", {"scenario", "gazetteer", "add", "remove", "capacity", "target"},
-           required={"scenario"})
-    sc = v.table(data, "scenario")
-    v.keys(sc, "scenario", {"name", "description"}, required={"name"})
+    """Validate a scenario already parsed into a dict; ``origin`` is the file it came from.
 
-    gaz = None
-    if "gazetteer" in data:
-        g = v.table(data, "gazetteer")
-        v.keys(g, "gazetteer", _GAZ_KEYS, required={"source"})
-        names = g.get("name_fields", ["name"])
-        if isinstance(names, str):
-            names = [names]
-        if not isinstance(names, list) or not names or not all(isinstance(n, str)
-                                                               for n in names):
-            raise v.error("gazetteer.name_fields", names, "a list of field names")
-        src = _source(v, {k: g[k] for k in g if k not in
-                          ("name_fields", "precision_field", "kind_field")}, "gazetteer")
-        gaz = GazetteerConfig(src, tuple(names),
-                              v.string(g, "precision_field", "gazetteer", default=None),
-                              v.string(g, "kind_field", "gazetteer", default=None))
-
-    adds = []
-    for i, a in enumerate(_entries(v, data, "add")):
-        where = f"add[{i}]"
-        v.keys(a, where, {"layer", "name", "place", "lon", "lat", "x", "y", "crs", "capacity",
-                          "proxy_for", "note"}, required={"layer", "name"})
-        has_lonlat = "lon" in a or "lat" in a
-        has_xy = "x" in a or "y" in a
-        if has_lonlat and has_xy:
-            raise ConfigError(f"{v.origin}: [[add]] {a.get('name')!r} gives both lon/lat and "
-                              "x/y; give one pair")
-        x = y = None
-        crs = None
-        if has_lonlat or has_xy:
-            kx, ky = ("lon", "lat") if has_lonlat else ("x", "y")
-            if kx not in a or ky not in a:
-                raise ConfigError(f"{v.origin}: [[add]] {a.get('name')!r} needs both {kx} and "
-                                  f"{ky}")
-            x, y = v.number(a, kx, where), v.number(a, ky, where)
-            if "crs" in a:
-                crs = v.crs(a["crs"], f"{where}.crs")
-            elif has_lonlat:
-                crs = "EPSG:4326"
-            else:
-                raise ConfigError(f"{v.origin}: [[add]] {a.get('name')!r} gives x/y without a "
-                                  "crs; add crs = \"EPSG:...\" (or use lon/lat)")
-            if "place" in a:
-                raise ConfigError(f"{v.origin}: [[add]] {a.get('name')!r} gives both a place "
-                                  "and coordinates; give one")
-        adds.append(AddSpec(
-            layer=v.string(a, "layer", where), name=v.string(a, "name", where),
-            place=v.string(a, "place", where, default=None), x=x, y=y, crs=crs,
-            capacity=v.number(a, "capacity", where, default=None),
-            proxy_for=v.string(a, "proxy_for", where, default=None),
-            note=v.string(a, "note", where, default=None), index=i))
-
-    removes = []
-    for i, r in enumerate(_entries(v, data, "remove")):
-        where = f"remove[{i}]"
-        v.keys(r, where, {"layer", "id", "name", "note"}, required={"layer"})
-        if ("id" in r) == ("name" in r):
-            raise ConfigError(f"{v.origin}: [[remove]] #{i + 1} needs exactly one of id or name")
-        removes.append(RemoveSpec(v.string(r, "layer", where), _opt_str(v, r, "id", where),
-                                  _opt_str(v, r, "name", where),
-                                  v.string(r, "note", where, default=None)))
-
-    caps = []
-    for i, c in enumerate(_entries(v, data, "capacity")):
-        where = f"capacity[{i}]"
-        v.keys(c, where, {"layer", "id", "name", "change", "set", "note"}, required={"layer"})
-        if ("id" in c) == ("name" in c):
-            raise ConfigError(f"{v.origin}: [[capacity]] #{i + 1} needs exactly one of id or "
-                              "name")
-        if ("change" in c) == ("set" in c):
-            raise ConfigError(f"{v.origin}: [[capacity]] #{i + 1} needs exactly one of change "
-                              "(e.g. change = 1200 places) or set (the new total)")
-        caps.append(CapacitySpec(v.string(c, "layer", where), _opt_str(v, c, "name", where),
-                                 _opt_str(v, c, "id", where),
-                                 v.number(c, "change", where, default=None),
-                                 v.number(c, "set", where, default=None),
-                                 v.string(c, "note", where, default=None)))
-
-    targets = []
-    for i, t in enumerate(_entries(v, data, "target")):
-        where = f"target[{i}]"
-        v.keys(t, where, {"label", "layer", "count", "region", "unit", "source", "note"},
-               required={"label", "count"})
-        count = v.number(t, "count", where, positive=True)
-        targets.append(TargetSpec(
-            label=v.string(t, "label", where), count=count,
-            layer=v.string(t, "layer", where, default=None),
-            region=v.string(t, "region", where, default=None),
-            unit=v.string(t, "unit", where, default="facilities"),
-            source=v.string(t, "source", where, default=None),
-            note=v.string(t, "note", where, default=None)))
-
-    by_name = [a.name for a in adds if not a.has_coordinates]
-    if by_name and gaz is None:
-        raise ConfigError(f"{v.origin}: [[add]] {by_name[0]!r} has no coordinates, so it is "
-                          "placed by name, but the file has no [gazetteer]; add one, or give "
-                          "lon/lat (or x/y with crs)")
-    return ScenarioConfig(
-        name=v.string(sc, "name", "scenario"),
-        description=v.string(sc, "description", "scenario", default=None),
-        gazetteer=gaz, add=tuple(adds), remove=tuple(removes), capacity=tuple(caps),
-        targets=tuple(targets), path=origin)
+    Raises
+    ------
+    ConfigError
+        If a key or value is wrong.
+    """
+    return validate(ScenarioConfig, data, reading(base_dir, origin),
+                    origin.name if origin else "scenario")

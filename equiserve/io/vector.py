@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -72,7 +71,8 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
 
 def _read_many(spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
     """Read every file of a multi-file source and append them (one CRS: the first's)."""
-    frames = [read_vector(replace(spec, path=p, more_paths=()), notes) for p in spec.paths]
+    frames = [read_vector(spec.model_copy(update={"path": p, "more_paths": ()}), notes)
+              for p in spec.paths]
     crs = frames[0].crs
     gdf = pd.concat([f.to_crs(crs) for f in frames if len(f)] or frames[:1],
                     ignore_index=True)

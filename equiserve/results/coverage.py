@@ -132,8 +132,8 @@ def coverage(study: Study, progress: Progress | None = None) -> CoverageResult:
         t["kind"] = layer.kind
         t["population_basis"] = layer.serves or "total"
         t["standard"] = std.describe()
-        t["standard_m"] = std.distance_m
-        t["standard_min"] = std.minutes
+        t["standard_m"] = std.standard_m
+        t["standard_min"] = std.standard_min
         t["distance_method"] = cov.method
         t["facilities"] = _facility_counts(layer, t)
         tables.append(t)

@@ -37,7 +37,7 @@ def candidate_costs(study: Study, layer: str, cands: Candidates,
     n = len(cands)
     if not std.uses_network:
         return straight_line_od(pop.xy, cands.xy, np.arange(n), n,
-                                std.distance_m if cutoff is None else cutoff)
+                                std.limit if cutoff is None else cutoff)
     net = study.networks[std.mode]
     ncfg = study.config.network
     assert ncfg is not None

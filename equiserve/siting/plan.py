@@ -68,7 +68,7 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
     if not 0 < target <= 1:
         raise ConfigError(f"--target = {target} must be a share in (0, 1], e.g. 0.95")
     if candidates is None:
-        spacing = spacing_m or (std.distance_m if std.distance_m else CANDIDATE_SPACING_M)
+        spacing = spacing_m or (std.standard_m if std.standard_m else CANDIDATE_SPACING_M)
         candidates = candidates_from_gaps(study, result, layer, spacing)
     cands = Candidates(candidates.gdf.copy(), candidates.source, candidates.notes)
     if capacity is not None:

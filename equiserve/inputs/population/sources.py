@@ -15,7 +15,13 @@ import pandas as pd
 import pyproj
 import shapely
 
-from equiserve.config import PopulationConfig, SubgroupSpec
+from equiserve.config import (
+    CensusPopulation,
+    PopulationConfig,
+    RasterPopulation,
+    RasterSubgroup,
+    VectorPopulation,
+)
 from equiserve.errors import DataError
 from equiserve.inputs.population.grid import PopulationGrid
 from equiserve.inputs.regions import Regions
@@ -30,17 +36,19 @@ def load_population(cfg: PopulationConfig, regions: Regions,
                     notes: Notes | None = None) -> PopulationGrid:
     """Build the population grid a study configuration asks for."""
     notes = Notes() if notes is None else notes
-    if cfg.type == "raster":
-        assert cfg.source is not None
-        return population_from_raster(cfg.source.path, regions, band=cfg.band,
-                                      subgroups=cfg.subgroups, crs=cfg.source.crs, notes=notes)
-    if cfg.type == "vector":
-        assert cfg.source is not None and cfg.count_field is not None
-        gdf = read_vector(cfg.source, notes)
-        return population_from_vector(gdf, cfg.count_field, regions,
-                                      {k: s.field for k, s in cfg.subgroups.items()},
-                                      notes=notes, where=f"[population] {cfg.source.path.name}")
-    return _census_from_config(cfg, regions, notes)
+    match cfg:
+        case RasterPopulation():
+            return population_from_raster(cfg.source.path, regions, band=cfg.band,
+                                          subgroups=cfg.subgroups, crs=cfg.source.crs,
+                                          notes=notes)
+        case VectorPopulation():
+            gdf = read_vector(cfg.source, notes)
+            return population_from_vector(gdf, cfg.count_field, regions,
+                                          {k: s.field for k, s in cfg.subgroups.items()},
+                                          notes=notes,
+                                          where=f"[population] {cfg.source.path.name}")
+        case CensusPopulation():
+            return _census_from_config(cfg, regions, notes)
 
 
 # ---------------------------------------------------------------------------------------
@@ -48,7 +56,7 @@ def load_population(cfg: PopulationConfig, regions: Regions,
 
 
 def population_from_raster(path: str | Path, regions: Regions, band: int = 1,
-                           subgroups: Mapping[str, SubgroupSpec] | None = None,
+                           subgroups: Mapping[str, RasterSubgroup] | None = None,
                            crs: pyproj.CRS | str | None = None,
                            notes: Notes | None = None) -> PopulationGrid:
     """Cells from a population raster (e.g. WorldPop 100 m), one per populated pixel.
@@ -321,8 +329,8 @@ def _norm_key(value: object) -> str:
     return str(value).strip()
 
 
-def _census_from_config(cfg: PopulationConfig, regions: Regions, notes: Notes) -> PopulationGrid:
-    assert cfg.table is not None
+def _census_from_config(cfg: CensusPopulation, regions: Regions, notes: Notes
+                        ) -> PopulationGrid:
     table = cfg.table
     where = f"[population] table {table.name}"
     if not table.exists():
