@@ -26,6 +26,7 @@ import shapely
 from equiserve.analysis.levels import Level, levels
 from equiserve.analysis.od import network_od, straight_line_od
 from equiserve.config import StudyConfig, load_config
+from equiserve.config.types import Mode
 from equiserve.errors import ConfigError, DataError
 from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
 from equiserve.inputs.population import PopulationGrid, load_population
@@ -50,8 +51,8 @@ class Study:
     population: PopulationGrid
     layers: dict[str, FacilityLayer]
     notes: Notes = field(default_factory=Notes)
-    networks: dict[str, Network] = field(default_factory=dict)
-    cell_snaps: dict[str, Snapped] = field(default_factory=dict)
+    networks: dict[Mode, Network] = field(default_factory=dict)
+    cell_snaps: dict[Mode, Snapped] = field(default_factory=dict)
     facility_snaps: dict[str, Snapped] = field(default_factory=dict)
 
     @property
@@ -100,14 +101,15 @@ class Study:
         """The study with the networks its standards need, cells and facilities snapped."""
         ncfg = self.config.network
         assert ncfg is not None
-        modes: list[str] = list(dict.fromkeys(lay.standard.mode for lay in self.layers.values()
+        modes: list[Mode] = list(dict.fromkeys(lay.standard.mode for lay in self.layers.values()
                                               if lay.standard.mode is not None))
         opts = BuildOptions(walk_speed_kmh=ncfg.walk_speed_kmh,
                             ferry_speed_kmh=ncfg.ferry_speed_kmh,
                             ferry_headway_min=ncfg.ferry_headway_min,
                             ferry_wait_min=ncfg.ferry_wait_min)
         pop = self.population
-        networks, cell_snaps = {}, {}
+        networks: dict[Mode, Network] = {}
+        cell_snaps: dict[Mode, Snapped] = {}
         for mode in modes:
             step(f"network: {mode}")
             net = network_from_osm(ncfg.source, mode, crs=self.crs, options=opts,

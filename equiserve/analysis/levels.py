@@ -46,17 +46,17 @@ class Level:
         return self.labels == k
 
 
-def group_names(region_groups: Sequence[str]) -> list[str]:
+def group_names(region_groups: Sequence[str] | np.ndarray) -> list[str]:
     """The groups in order of first appearance."""
     return list(dict.fromkeys(region_groups))
 
 
-def levels(region: np.ndarray, region_names: Sequence[str],
-           region_groups: Sequence[str]) -> list[Level]:
+def levels(region: np.ndarray, region_names: Sequence[str] | np.ndarray,
+           region_groups: Sequence[str] | np.ndarray) -> list[Level]:
     """Study, group and region levels of items in regions ``region`` (-1: in none; such
     items count in the study only)."""
     region = np.asarray(region, dtype=np.int64)
-    groups = group_names(region_groups)
+    groups = [str(g) for g in group_names(region_groups)]
     of_region = np.array([groups.index(g) for g in region_groups], dtype=np.int64)
     group_label = np.where(region >= 0, of_region[np.maximum(region, 0)], -1)
     return [Level("study", ["study"], [None], np.zeros(len(region), dtype=np.int64)),

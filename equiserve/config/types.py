@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo
 
 from equiserve.config._messages import invalid
 from equiserve.config._model import base_dir
-from equiserve.crs import check_projected_metres, parse_crs
+from equiserve.crs import ChinaDatum, check_projected_metres, parse_crs
 
 #: A travel mode on the street network.
 Mode = Literal["walk", "drive"]
@@ -32,8 +32,6 @@ PopulationType = Literal["raster", "vector", "census"]
 SearchWeight = Literal["length", "time"]
 #: The unit of a layer's distances in outputs: metres or minutes.
 Unit = Literal["m", "min"]
-#: The Chinese datums that are not a pyproj CRS.
-ChinaDatum = Literal["GCJ-02", "BD-09"]
 #: A declared CRS: a pyproj CRS, or "GCJ-02" / "BD-09".
 CrsLike = pyproj.CRS | ChinaDatum
 

@@ -4,6 +4,7 @@ projected working CRS (:mod:`.projected`)."""
 from equiserve.crs.china import (
     BD09,
     GCJ02,
+    ChinaDatum,
     bd09_from_gcj02,
     bd09_from_wgs84,
     from_wgs84_geometries,
@@ -19,6 +20,7 @@ from equiserve.crs.projected import check_projected_metres, parse_crs, utm_crs_f
 __all__ = [
     "BD09",
     "GCJ02",
+    "ChinaDatum",
     "bd09_from_gcj02",
     "bd09_from_wgs84",
     "check_projected_metres",

@@ -22,7 +22,7 @@ import math
 import re
 import warnings
 from collections.abc import Callable
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import shapely
@@ -42,9 +42,12 @@ __all__ = [
     "wgs84_from_gcj02",
 ]
 
-GCJ02 = "GCJ-02"
+#: The Chinese datums that are not a pyproj CRS.
+ChinaDatum = Literal["GCJ-02", "BD-09"]
+
+GCJ02: ChinaDatum = "GCJ-02"
 """Canonical name of the Chinese GCJ-02 ("Mars") coordinate system."""
-BD09 = "BD-09"
+BD09: ChinaDatum = "BD-09"
 """Canonical name of Baidu's BD-09 coordinate system."""
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 algorithm.
@@ -63,7 +66,7 @@ _BD_DLAT = 0.006
 _DEFAULT_TOL_DEG = 1e-9
 _DEFAULT_MAX_ITER = 30
 
-_SPECIAL_NAMES: dict[str, str] = {
+_SPECIAL_NAMES: dict[str, ChinaDatum] = {
     "gcj02": GCJ02,
     "gcj": GCJ02,
     "mars": GCJ02,
@@ -433,7 +436,7 @@ def bd09_from_wgs84(lon: ArrayLike, lat: ArrayLike) -> _Pair:
 # names and geometries
 
 
-def special_crs_name(value: object) -> str | None:
+def special_crs_name(value: object) -> ChinaDatum | None:
     """Recognise the Chinese non-EPSG systems by any usual spelling.
 
     Case, spaces and punctuation are ignored, so ``"gcj02"``, ``"GCJ-02"``,
@@ -456,7 +459,7 @@ def special_crs_name(value: object) -> str | None:
     return _SPECIAL_NAMES.get(key)
 
 
-def _special_or_raise(value: str, argname: str) -> str:
+def _special_or_raise(value: str, argname: str) -> ChinaDatum:
     name = special_crs_name(value)
     if name is None:
         raise ValueError(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pyproj
 
-from equiserve.crs.china import special_crs_name
+from equiserve.crs.china import ChinaDatum, special_crs_name
 from equiserve.errors import ConfigError
 
 
@@ -146,7 +146,7 @@ def _is_metre(axis: Any) -> bool:
     )
 
 
-def parse_crs(value: Any, what: str) -> pyproj.CRS | str:
+def parse_crs(value: Any, what: str) -> pyproj.CRS | ChinaDatum:
     """Read a CRS as a user wrote it in a config file or on the command line.
 
     Parameters

@@ -204,7 +204,7 @@ def _osm_tagged_nodes(path: str, _mtime: int, _size: int, key: str
     try:
         fp = osmium.FileProcessor(path, osmium.osm.NODE).with_filter(osmium.filter.KeyFilter(key))
         for node in fp:
-            if node.location.valid():
+            if isinstance(node, osmium.osm.Node) and node.location.valid():
                 lon.append(node.location.lon)
                 lat.append(node.location.lat)
     except Exception as exc:

@@ -24,6 +24,7 @@ from equiserve.analysis.blocks import blocks
 from equiserve.analysis.nearest import nearest_facility
 from equiserve.analysis.network_nearest import network_nearest_facility
 from equiserve.analysis.summary import SUMMARY_COLUMNS, coverage_table
+from equiserve.config.types import Mode, Unit
 from equiserve.notes import Notes
 from equiserve.results.base import OutputTable, about_study
 from equiserve.results.formats import (
@@ -55,8 +56,10 @@ if TYPE_CHECKING:
     from equiserve.inputs.facilities import FacilityLayer
     from equiserve.study import Progress, Study
 
-Unit = Literal["m", "min"]
 Method = Literal["straight_line", "network_walk", "network_drive"]
+#: The distance method of each travel mode (None: straight line).
+METHODS: dict[Mode | None, Method] = {None: "straight_line", "walk": "network_walk",
+                                     "drive": "network_drive"}
 
 #: How each distance method is described in the report.
 METHOD_TEXT: dict[str, str] = {
@@ -78,7 +81,7 @@ class LayerCoverage:
         Distance (m) or travel time (min, for minute standards) to the nearest facility;
         ``inf`` where none can be reached (not snapped, or no path).
     unit : "m" or "min"
-    method : "straight_line", "network_walk" or "network_drive"
+    mode : "walk", "drive" or None (straight line)
     facility : ndarray of int
         Row of the nearest facility in the layer's facilities (-1 if none).
     covered : ndarray of bool
@@ -94,7 +97,7 @@ class LayerCoverage:
 
     distance: np.ndarray
     unit: Unit
-    method: Method
+    mode: Mode | None
     facility: np.ndarray
     covered: np.ndarray
     weights: np.ndarray
@@ -103,9 +106,10 @@ class LayerCoverage:
     ferry_only: np.ndarray | None = None
 
     @property
-    def mode(self) -> str | None:
-        """The network mode of a network layer (None: straight line)."""
-        return self.method.removeprefix("network_") if self.method != "straight_line" else None
+    def method(self) -> Method:
+        """How distances were measured: ``straight_line``, ``network_walk`` or
+        ``network_drive``."""
+        return METHODS[self.mode]
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,7 +154,7 @@ def _layer_coverage(study: Study, name: str, layer: FacilityLayer) -> LayerCover
     weights = pop.counts(layer.serves)
     if not std.uses_network:
         dist, fac = nearest_facility(pop.xy, layer.access_xy, layer.access_facility)
-        return LayerCoverage(dist, "m", "straight_line", fac, dist <= std.limit, weights)
+        return LayerCoverage(dist, "m", None, fac, dist <= std.limit, weights)
     mode = std.mode
     assert mode is not None
     net = study.networks[mode]
@@ -162,8 +166,7 @@ def _layer_coverage(study: Study, name: str, layer: FacilityLayer) -> LayerCover
         alt = network_nearest_facility(net, cells, facs, layer.access_facility, std.weight,
                                        ferries=False)
         ferry_only = covered & ~(alt.cost <= std.threshold)
-    method: Method = "network_walk" if mode == "walk" else "network_drive"
-    return LayerCoverage(res.cost / std.search_scale, std.unit, method, res.facility,
+    return LayerCoverage(res.cost / std.search_scale, std.unit, mode, res.facility,
                          covered, weights, res.node_cost, res.node_label, ferry_only)
 
 
@@ -435,7 +438,7 @@ class CoverageResult:
         parts = []
         if "straight_line" in methods:
             parts.append("straight lines for layers with a distance standard and no mode")
-        nets = sorted(m.removeprefix("network_") for m in methods if m != "straight_line")
+        nets = sorted({c.mode for c in self.layers.values() if c.mode is not None})
         if nets:
             net = self.study.config.network
             src = net.source.name if net else "the network"

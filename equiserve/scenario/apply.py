@@ -8,6 +8,7 @@ applied, so the report can say what the plan does and what it leaves unplaced.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import replace
 
 import geopandas as gpd
@@ -16,7 +17,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from equiserve.config.scenario import AddSpec, ScenarioConfig
+from equiserve.config.scenario import AddSpec, CapacitySpec, RemoveSpec, ScenarioConfig
 from equiserve.crs import to_wgs84_geometries
 from equiserve.errors import ConfigError, DataError
 from equiserve.inputs.facilities import FacilityLayer
@@ -66,7 +67,7 @@ def _find_one(fac: gpd.GeoDataFrame, layer: str, ident: str | None, name: str | 
 def _matches(fac: gpd.GeoDataFrame, ident: str | None, name: str | None) -> np.ndarray:
     if ident is not None:
         return np.flatnonzero(fac["facility_id"].astype(str).to_numpy() == ident)
-    return np.flatnonzero([normalise(n) == normalise(name) for n in fac["name"]])
+    return np.flatnonzero([normalise(n) == normalise(name or "") for n in fac["name"]])
 
 
 #: Endings of Chinese administrative area names (city, district, county, town).
@@ -109,16 +110,18 @@ def _in_baseline(study: Study, fac: gpd.GeoDataFrame, spec: AddSpec,
 def _lonlat(spec: AddSpec) -> tuple[float, float]:
     """WGS84 lon/lat of an add given by coordinates in any supported CRS."""
     what = f"[[add]] {spec.name!r}"
-    if isinstance(spec.crs, str) and spec.crs.upper() in ("GCJ-02", "BD-09"):
-        _check_lonlat(spec.x, spec.y, what)
-        pt = to_wgs84_geometries(shapely.points(spec.x, spec.y), spec.crs)
+    x, y = spec.x, spec.y
+    assert x is not None and y is not None  # has_coordinates
+    if isinstance(spec.crs, str):  # GCJ-02 or BD-09
+        _check_lonlat(x, y, what)
+        pt = to_wgs84_geometries(shapely.points(x, y), spec.crs)
         return float(pt.x), float(pt.y)
-    crs = pyproj.CRS.from_user_input(spec.crs)
+    crs = pyproj.CRS.from_user_input(spec.crs if spec.crs is not None else 4326)
     if crs.is_geographic:
-        _check_lonlat(spec.x, spec.y, what)
-    lonlat = gpd.GeoSeries([shapely.points(spec.x, spec.y)], crs=crs).to_crs(4326).iloc[0]
+        _check_lonlat(x, y, what)
+    lonlat = gpd.GeoSeries([shapely.points(x, y)], crs=crs).to_crs(4326).iloc[0]
     if not (np.isfinite(lonlat.x) and np.isfinite(lonlat.y)):
-        raise DataError(f"scenario: {what}: x = {spec.x:g}, y = {spec.y:g} are not valid "
+        raise DataError(f"scenario: {what}: x = {x:g}, y = {y:g} are not valid "
                         f"coordinates in {crs.to_string()}; check the values and crs")
     return float(lonlat.x), float(lonlat.y)
 
@@ -136,7 +139,8 @@ def _place(spec: AddSpec, gaz: Gazetteer | None) -> tuple[Match | None, str, str
     """(match or None, placed_by, reason) for one add."""
     if spec.has_coordinates:
         lon, lat = _lonlat(spec)
-        crs = spec.crs if isinstance(spec.crs, str) else spec.crs.to_string()
+        crs = (spec.crs if isinstance(spec.crs, str) or spec.crs is None
+               else spec.crs.to_string())
         return Match(spec.name, spec.name, lon, lat, f"coordinates given ({crs})",
                      "coordinates"), "coordinates", ""
     assert gaz is not None  # parse_scenario requires a [gazetteer] for names
@@ -146,7 +150,8 @@ def _place(spec: AddSpec, gaz: Gazetteer | None) -> tuple[Match | None, str, str
     return match, f"gazetteer ({match.how} name match)", ""
 
 
-def _locate(study: Study, lon, lat) -> tuple[np.ndarray, np.ndarray, list, list]:
+def _locate(study: Study, lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, list[str | None], list[str | None]]:
     """Working-CRS x, y and region/group names (None outside every region) of points."""
     pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(study.crs)
     x, y = pts.x.to_numpy(), pts.y.to_numpy()
@@ -168,36 +173,36 @@ def _layer_changes(study: Study, name: str, scenario: ScenarioConfig,
     layer = study.layers[name]
     fac = layer.facilities
     keep = np.ones(len(fac), dtype=bool)
-    for spec in removes:
-        what = f"[[remove]] {spec.name or spec.id!r}"
-        i = _find_one(fac, name, spec.id, spec.name, what)
+    for rm in removes:
+        what = f"[[remove]] {rm.name or rm.id!r}"
+        i = _find_one(fac, name, rm.id, rm.name, what)
         if not keep[i]:
             raise DataError(f"scenario: {what}: the plan removes this facility twice")
         keep[i] = False
         rows.append({"action": "remove", "layer": name, "name": fac["name"].iloc[i],
                      "facility_id": fac["facility_id"].iloc[i], "status": "removed",
                      "region": fac["region"].iloc[i], "group": fac["group"].iloc[i],
-                     "capacity_before": fac["capacity"].iloc[i], "note": spec.note})
+                     "capacity_before": fac["capacity"].iloc[i], "note": rm.note})
     kept = fac[keep].reset_index(drop=True)
-    added = []
-    for spec in adds:
-        row = {"action": "add", "layer": name, "name": spec.name,
-               "capacity_after": spec.capacity, "note": spec.note}
-        exists = _in_baseline(study, kept, spec, None)  # its own name: no lookup needed
+    added: list[dict] = []
+    for add in adds:
+        row = {"action": "add", "layer": name, "name": add.name,
+               "capacity_after": add.capacity, "note": add.note}
+        exists = _in_baseline(study, kept, add, None)  # its own name: no lookup needed
         match = None
         if exists is None:
-            match, placed_by, reason = _place(spec, gazetteer)
+            match, placed_by, reason = _place(add, gazetteer)
             row["placed_by"] = placed_by
             if match is None:
                 rows.append({**row, "status": UNPLACED, "precision": reason})
                 continue
             row.update({"matched_name": match.name, "lon": match.lon, "lat": match.lat,
                         "precision": match.precision})
-            exists = _in_baseline(study, kept, spec, match)
+            exists = _in_baseline(study, kept, add, match)
         if exists is not None:
             note = [f"in the baseline data as {kept['name'].iloc[exists]!r}; not added twice"]
-            if spec.capacity is not None:
-                note.append(f"its capacity ({spec.capacity:g}) is not applied: use "
+            if add.capacity is not None:
+                note.append(f"its capacity ({add.capacity:g}) is not applied: use "
                             "[[capacity]] for an existing facility")
             pt = kept.geometry.iloc[exists]
             lonlat = gpd.GeoSeries([pt], crs=study.crs).to_crs(4326).iloc[0]
@@ -205,12 +210,13 @@ def _layer_changes(study: Study, name: str, scenario: ScenarioConfig,
                         "region": kept["region"].iloc[exists],
                         "group": kept["group"].iloc[exists], "capacity_after": None,
                         "lon": lonlat.x, "lat": lonlat.y,
-                        "note": "; ".join(filter(None, [*note, spec.note]))})
+                        "note": "; ".join(filter(None, [*note, add.note]))})
             rows.append(row)
             continue
-        row["status"] = PROXY if spec.proxy_for else PLACED
-        if spec.proxy_for:
-            row["precision"] = f"proxy for {spec.proxy_for}: {match.precision}"
+        row["status"] = PROXY if add.proxy_for else PLACED
+        if add.proxy_for:
+            assert match is not None
+            row["precision"] = f"proxy for {add.proxy_for}: {match.precision}"
         row["facility_id"] = f"plan-{name}-{len(added) + 1}"
         rows.append(row)
         added.append(row)
@@ -237,26 +243,26 @@ def _layer_changes(study: Study, name: str, scenario: ScenarioConfig,
     af = np.concatenate([renum[layer.access_facility[on]],
                          np.arange(len(added)) + len(kept)]).astype(np.int64)
 
-    for spec in caps:
-        what = f"[[capacity]] {spec.name or spec.id!r}"
-        i = _find_one(fac_new, name, spec.id, spec.name, what, removed=fac[~keep])
+    for cap in caps:
+        what = f"[[capacity]] {cap.name or cap.id!r}"
+        i = _find_one(fac_new, name, cap.id, cap.name, what, removed=fac[~keep])
         before = fac_new.at[i, "capacity"]
         base = 0.0 if pd.isna(before) else float(before)
-        after = base + spec.change if spec.change is not None else spec.set
+        after = base + cap.change if cap.change is not None else float(cap.set or 0.0)
         if after < 0:
             raise DataError(f"scenario: {what} in layer {name!r} would leave {after:g} places "
                             f"(was {base:g})")
         fac_new.at[i, "capacity"] = after
-        note = [spec.note]
+        said: list[str | None] = [cap.note]
         if pd.isna(before):
-            note.insert(0, "capacity was unknown and is counted from 0")
+            said.insert(0, "capacity was unknown and is counted from 0")
         if not layer.has_capacity:
-            note.insert(0, "the layer has no capacity_field, so the scorecard ignores places")
+            said.insert(0, "the layer has no capacity_field, so the scorecard ignores places")
         rows.append({"action": "capacity", "layer": name, "name": fac_new.at[i, "name"],
                      "facility_id": fac_new.at[i, "facility_id"], "status": "changed",
                      "region": fac_new.at[i, "region"], "group": fac_new.at[i, "group"],
                      "capacity_before": before, "capacity_after": after,
-                     "note": "; ".join(filter(None, note)) or None})
+                     "note": "; ".join(filter(None, said)) or None})
     if not len(fac_new):
         raise DataError(f"scenario: layer {name!r} has no facility left after the plan's "
                         "removals")
@@ -285,12 +291,15 @@ def apply_scenario(study: Study, scenario: ScenarioConfig,
         A removal or capacity change names no facility, or several; coordinates are
         invalid; a layer would be left empty.
     """
-    for spec in (*scenario.add, *scenario.remove, *scenario.capacity):
-        _check_layer(study, spec.layer, f"[[{type(spec).__name__[:-4].lower()}]] "
-                                        f"{getattr(spec, 'name', None) or spec.id!r}")
+    specs: list[AddSpec | RemoveSpec | CapacitySpec] = [
+        *scenario.add, *scenario.remove, *scenario.capacity]
+    for spec in specs:
+        ident = spec.name if isinstance(spec, AddSpec) else spec.name or spec.id
+        _check_layer(study, spec.layer, f"[[{type(spec).__name__[:-4].lower()}]] {ident!r}")
     # the plan starts from what loading found (the baseline's analyses are not in it)
     notes = Notes(study.notes)
     if gazetteer is None and any(not a.has_coordinates for a in scenario.add):
+        assert scenario.gazetteer is not None  # parse_scenario requires one for names
         gazetteer = Gazetteer.from_config(scenario.gazetteer, notes)
 
     rows: list[dict] = []

@@ -138,7 +138,7 @@ def candidates_from_gaps(study: Study, result: CoverageResult, layer: str,
     pop = study.population
     mask = ~cov.covered & (cov.weights > 0)
     std = study.layers[layer].standard
-    if std.uses_network:
+    if std.mode is not None:
         mask &= study.cell_snaps[std.mode].ok
     gap = np.flatnonzero(mask)
     if not gap.size:

@@ -35,7 +35,7 @@ def candidate_costs(study: Study, layer: str, cands: Candidates,
     std = study.layers[layer].standard
     pop = study.population
     n = len(cands)
-    if not std.uses_network:
+    if std.mode is None:
         return straight_line_od(pop.xy, cands.xy, np.arange(n), n,
                                 std.limit if cutoff is None else cutoff)
     net = study.networks[std.mode]

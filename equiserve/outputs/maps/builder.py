@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
-from typing import Any, Literal
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -297,5 +297,3 @@ def build_map(layers: Sequence[str], groups: Sequence[str], extent: gpd.GeoDataF
         b.add(o)
     return b.finish(title)
 
-
-BasemapArg = BaseMap | None | Literal["config"]
