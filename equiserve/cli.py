@@ -151,8 +151,9 @@ def _print_warnings(study: Study, *results: Result) -> None:
 
     notes = notes_frame(study, results)
     for n in notes[notes["level"] == "warning"].itertuples():
-        console.print(f"[yellow]note:[/] {escape(n.subject)}: {escape(n.message)}",
-                      highlight=False, soft_wrap=True)
+        run = f" ({n.run})" if "run" in notes.columns and n.run != "both" else ""
+        console.print(f"[yellow]note{escape(run)}:[/] {escape(n.subject)}: "
+                      f"{escape(n.message)}", highlight=False, soft_wrap=True)
 
 
 def _print_outputs(out: Path, paths: dict[str, Path]) -> None:
@@ -239,10 +240,12 @@ def sites(
     debug: DebugOption = False,
 ) -> None:
     """Evaluate candidate sites and choose new ones: candidates.csv, selected.gpkg,
-    sites_summary.csv, sites_map.html, sites_report.html."""
+    sites_summary.csv, sites_solution.csv, data_quality.csv, sites_map.html,
+    sites_report.html."""
     from equiserve.config import load_config
     from equiserve.outputs import WRITE_STEPS, write
     from equiserve.siting.candidates import candidates_from_file, candidates_lattice
+    from equiserve.siting.models import get_model
     from equiserve.siting.plan import plan_sites
     from equiserve.study import Study
 
@@ -270,7 +273,8 @@ def sites(
         _print_warnings(study, plan)
         sol = plan.solution
         status = "optimal" if sol.optimal else f"best found, gap {100 * sol.gap:.2f} %"
-        fmt = (lambda v: f"{100 * v:.2f} %") if model == "maxmin" else (lambda v: f"{v:,.1f}")
+        share = get_model(model).objective_is_share
+        fmt = (lambda v: f"{100 * v:.2f} %") if share else (lambda v: f"{v:,.1f}")
         console.print(f"{layer}: {len(plan.selected)} new site(s) by {model} from "
                       f"{len(plan.candidates):,} candidates ({plan.candidates.source}); "
                       f"{plan.objective_text} {fmt(sol.objective)} ({status}; greedy "

@@ -11,8 +11,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-import pandas as pd
-
 from equiserve.errors import DataQualityWarning
 
 Level = Literal["info", "warning"]
@@ -52,9 +50,3 @@ class Notes(list[Note]):
     def tagged(self, run: str) -> Notes:
         """The notes marked as found by ``run``."""
         return Notes(Note(n.level, n.subject, n.message, run) for n in self)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The notes as a table with columns level, subject, message."""
-        return pd.DataFrame(
-            [(n.level, n.subject, n.message) for n in self], columns=["level", "subject", "message"]
-        )

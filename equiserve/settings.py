@@ -78,6 +78,8 @@ MAX_ICON_MARKERS = 1500
 MAX_SHOWN_MARKERS = 1000
 #: Candidate sites start hidden on the map when there are more than this.
 MAX_SHOWN_CANDIDATES = 3000
+#: With more overlays than this the map's layer control starts collapsed.
+MAX_OPEN_CONTROL = 12
 
 
 def cache_dir() -> Path:

@@ -202,3 +202,15 @@ def test_settlement_weights_and_region_split_validate(tmp_path):
     data = with_("regions.split", [{"region": "A", "name": "B", "group": "island",
                                     "min_distance_m": 5000, "fields": {"code": "x"}}])
     assert parse_config(data, tmp_path).regions.split[0].fields == {"code": "x"}
+
+
+@pytest.mark.parametrize("kind,match", [
+    ("clinc", r"layers.parks.kind = 'clinc' is not valid; expected one of kindergarten"),
+    (5, r"layers.parks.kind = 5 is not valid; expected one of"),
+    (None, r"\[layers.parks\] is missing required key\(s\) 'kind'$"),
+])
+def test_a_bad_kind_is_named_not_the_standard_it_lacks(tmp_path, kind, match):
+    """A layer without a standard takes its kind's default: a wrong or missing kind is the
+    error, never "missing 'standard'"."""
+    with pytest.raises(ConfigError, match=match):
+        parse_config(with_("layers.parks.kind", kind), base_dir=tmp_path)

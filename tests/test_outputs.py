@@ -42,6 +42,7 @@ class Towers:
     notes: Notes = field(default_factory=Notes)
     heading: str | None = "water towers"
     fail: bool = False
+    label: str = "Towers"
 
     def tables(self) -> list[OutputTable]:
         if self.fail:
@@ -50,7 +51,7 @@ class Towers:
                             workbook="towers.xlsx")]
 
     def overlays(self) -> list[Overlay]:
-        return [Overlay(f"Towers {EVIL}", self.frame[["name", "geometry"]], Symbol("circle"),
+        return [Overlay(f"{self.label} {EVIL}", self.frame[["name", "geometry"]], Symbol("circle"),
                         (("name", "Tower"),), Depth.FACILITIES,
                         LegendEntry("Water", "tower"))]
 
@@ -107,11 +108,20 @@ def test_a_result_the_writer_never_saw_is_drawn_everywhere(study, tmp_path):
 
 def test_a_later_table_replaces_an_earlier_one_in_place(study, tmp_path):
     first, second = towers(study), towers(study)
-    second = dataclasses.replace(second, frame=second.frame.assign(height=[1.0, 2.0]))
+    second = dataclasses.replace(second, frame=second.frame.assign(height=[1.0, 2.0]),
+                                 label="Towers again")
     write(study, first, second, out_dir=tmp_path / "o", basemap=None)
     layer = pyogrio.read_dataframe(tmp_path / "o" / "towers.gpkg", layer="towers")
     assert layer["height"].tolist() == [1.0, 2.0]
     assert pd.read_csv(tmp_path / "o" / "towers.csv")["height"].tolist() == [1.0, 2.0]
+
+
+def test_two_overlays_of_one_name_are_refused(study, tmp_path):
+    """The map's layer control is keyed by name: a second overlay of a name could never be
+    switched, so the writer says so (and writes nothing)."""
+    with pytest.raises(ValueError, match="two overlays are named 'Towers"):
+        write(study, towers(study), towers(study), out_dir=tmp_path / "o", basemap=None)
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_failing_result_leaves_the_output_folder_as_it_was(study, tmp_path):

@@ -222,3 +222,13 @@ def test_unknown_model_names_the_allowed_ones():
         get_model("nope")
     assert str(info.value) == ("--model 'nope' is not valid; expected one of mclp, lscp, "
                                "pmedian, capacitated, maxmin")
+
+
+def test_the_sites_command_offers_every_registered_model():
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+
+    help_text = CliRunner().invoke(app, ["sites", "--help"]).output
+    for name in MODELS:
+        assert name in help_text, name

@@ -1,5 +1,7 @@
-"""Coverage: distance to the nearest facility, who meets the standard, catchment access,
-capacity allocation and inequality, by region and group."""
+"""The analysis: pure functions on arrays. Distance to the nearest facility, who meets the
+standard, catchment access, capacity allocation and inequality, by study, group and region
+(:mod:`.levels`), and sums over map blocks (:mod:`.blocks`). Nothing here reads or writes
+files or knows a Study."""
 
 from equiserve.analysis.capacity import Allocation, allocate_nearest_first
 from equiserve.analysis.catchment import (

@@ -132,13 +132,15 @@ class LayerConfig(HasSource):
                               "to compare people with")
         out = dict(data)
         kind = data.get("kind")
-        if "standard" not in data and isinstance(kind, str):
-            if kind == "custom":
-                raise problem("[{key}] kind 'custom' needs a standard, e.g. standard = "
-                              "{ distance_m = 500 }")
-            out["standard"] = default_standard(kind)
+        if "standard" not in data and kind != "custom":
+            # a missing or unknown kind is the error to report, not the missing standard
+            # it would have given: a placeholder standard keeps it the only one
+            out["standard"] = default_standard(kind) if isinstance(kind, str) else None
             if out["standard"] is None:
-                del out["standard"]  # an unknown kind: reported as such
+                out["standard"] = {"distance_m": 1.0}
+        elif "standard" not in data:
+            raise problem("[{key}] kind 'custom' needs a standard, e.g. standard = "
+                          "{ distance_m = 500 }")
         if "capacity_field" in data and "catchment" not in data:
             out["catchment"] = CatchmentConfig()
         return out

@@ -32,12 +32,9 @@ PopulationType = Literal["raster", "vector", "census"]
 SearchWeight = Literal["length", "time"]
 #: The unit of a layer's distances in outputs: metres or minutes.
 Unit = Literal["m", "min"]
-#: A declared CRS: a pyproj CRS, or "GCJ-02" / "BD-09".
-CrsLike = pyproj.CRS | ChinaDatum
 
 KINDS: tuple[Kind, ...] = get_args(Kind)
 NETWORK_MODES: tuple[Mode, ...] = get_args(Mode)
-POPULATION_TYPES: tuple[PopulationType, ...] = get_args(PopulationType)
 
 T = TypeVar("T")
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from equiserve.config.types import SearchWeight
 from equiserve.errors import DataError
 from equiserve.settings import SNAP_LIMIT_M, WALK_SPEED_KMH
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
     from equiserve.network.snap import Snapped
 
-Weight = Literal["length", "time"]
+Weight = SearchWeight  # metres ("length") or seconds ("time")
 
 #: Zero-length edges get this weight: csgraph reads explicit zeros in a sparse matrix as
 #: missing edges.

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyproj
 
+from equiserve.config.types import NETWORK_MODES
 from equiserve.errors import DataError
 from equiserve.network.graph import Network
 from equiserve.settings import (
@@ -42,7 +43,6 @@ from equiserve.settings import (
     cache_dir,
 )
 
-MODES = ("walk", "drive")
 #: Bump when the build changes, so that cached networks are rebuilt.
 BUILD_VERSION = 3
 
@@ -189,8 +189,9 @@ def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
     """
     path = Path(path)
     paths = [path, *map(Path, more_paths)]
-    if mode not in MODES:
-        raise DataError(f"network mode {mode!r} is not supported; use one of {', '.join(MODES)}")
+    if mode not in NETWORK_MODES:
+        raise DataError(f"network mode {mode!r} is not supported; use one of "
+                        f"{', '.join(NETWORK_MODES)}")
     for p in paths:
         if not p.is_file():
             raise DataError(f"[network] source: file not found: {p}")

@@ -20,6 +20,7 @@ import shapely
 import shapely.geometry
 
 from equiserve.network.graph import Network, Weight
+from equiserve.settings import SERVICE_AREA_WIDTH_M
 
 
 def reached_pieces(net: Network, node_cost: np.ndarray, node_label: np.ndarray,
@@ -55,7 +56,7 @@ def reached_pieces(net: Network, node_cost: np.ndarray, node_label: np.ndarray,
 
 
 def network_service_areas(net: Network, node_cost: np.ndarray, node_label: np.ndarray,
-                          limit: float, n_facilities: int, width_m: float = 50.0,
+                          limit: float, n_facilities: int, width_m: float = SERVICE_AREA_WIDTH_M,
                           weight: Weight = "length") -> tuple[np.ndarray, shapely.Geometry]:
     """Polygons of the ground within ``limit`` of each facility by street, and their union.
 

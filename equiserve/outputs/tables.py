@@ -39,6 +39,8 @@ class Files:
                     files.gpkg.setdefault(t.gpkg, {})[t.name] = t
                 if t.workbook:
                     files.workbooks.setdefault(t.workbook, {})[t.name] = t
+        for name, sheets in files.workbooks.items():  # reference tables after the figures
+            files.workbooks[name] = dict(sorted(sheets.items(), key=lambda kv: kv[1].position))
         return files
 
     def names(self) -> list[tuple[str, str]]:

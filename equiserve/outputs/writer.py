@@ -67,6 +67,7 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
     files = Files.of(results)
     notes = notes_frame(study, results)
     report, map_file = f"{prefix}report.html", f"{prefix}map.html"
+    heading = next((r.heading for r in reversed(results) if r.heading), None)
     with atomic_output_dir(out) as tmp:
         step("writing tables")
         for name, t in files.csv.items():
@@ -76,18 +77,16 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
         for r in results:
             about.update(r.about())
         for name, sheets in files.workbooks.items():
-            ordered = sorted(sheets.items(), key=lambda kv: kv[1].position)
-            write_xlsx({**{s: sheet(t) for s, t in ordered}, NOTES_SHEET: notes},
+            write_xlsx({**{s: sheet(t) for s, t in sheets.items()}, NOTES_SHEET: notes},
                        tmp / name, notes=about or about_study(study))
         step("writing GeoPackages")
         for name, layers in files.gpkg.items():
             write_gpkg(layers, tmp / name)
         step(f"writing {report}")
         (tmp / report).write_text(render_report(study, *results, notes=notes,
-                                                map_file=map_file, files=files.names()),
-                                  encoding="utf-8")
+                                                map_file=map_file, files=files.names(),
+                                                subject=heading), encoding="utf-8")
         step(f"writing {map_file}")
-        heading = next((r.heading for r in reversed(results) if r.heading), None)
         fmap = study_map(study, *results, basemap=basemap,
                          title=f"{study.config.name}: {heading}" if heading else None)
         save_map(fmap, tmp / map_file)

@@ -14,7 +14,7 @@ an object with
 
 :func:`equiserve.outputs.write` takes any number of results and draws them all; it knows
 nothing about coverage, sites or scenarios. A new analysis needs a function computing it
-and a result class with these five methods, nothing in ``outputs``.
+and a result class with these six members, nothing in ``outputs``.
 """
 
 from __future__ import annotations

@@ -227,8 +227,8 @@ class CoverageResult:
     # -- tables
 
     def cell_columns(self) -> dict[str, object]:
-        """Columns of the cells layer: ids, people, region, and per layer its distance and
-        whether the cell is covered."""
+        """The first columns of the cells layer: id, people (and subgroups), region and
+        group of every cell."""
         study = self.study
         pop = study.population
         data: dict[str, object] = {"cell_id": np.arange(len(pop), dtype=np.int64),

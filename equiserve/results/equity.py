@@ -17,7 +17,6 @@ cell on the life circle (the share of the required layers whose standard it meet
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ import scipy.sparse as sp
 from equiserve.analysis.blocks import blocks
 from equiserve.analysis.capacity import allocate_nearest_first
 from equiserve.analysis.catchment import (
+    WeightFn,
     gaussian_weights,
     gravity_weights,
     step_weights,
@@ -94,9 +94,6 @@ class LayerAccess:
     used: np.ndarray
     capacity: np.ndarray
     method: str
-
-
-WeightFn = Callable[[np.ndarray], np.ndarray]
 
 
 def catchment_weights(cfg: CatchmentConfig, radius: float) -> WeightFn | None:

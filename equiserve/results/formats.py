@@ -14,6 +14,8 @@ import math
 import re
 from typing import Literal
 
+import numpy as np
+
 #: Names of the cell formats of :class:`equiserve.results.sections.Column`.
 Format = Literal["text", "people", "pct", "m", "min", "num", "ratio", "index", "count",
                  "deg"]
@@ -61,7 +63,9 @@ def fmt_num(v: float | None) -> str:
 
 def fmt_ratio(v: float | None) -> str:
     """A ratio with two decimals."""
-    return MISSING if missing(v) or math.isinf(v) else f"{v:.2f}"  # type: ignore[arg-type]
+    if v is None or math.isnan(v) or math.isinf(v):
+        return MISSING
+    return f"{v:.2f}"
 
 
 def fmt_index(v: float | None) -> str:
@@ -74,7 +78,7 @@ def fmt_index(v: float | None) -> str:
 
 def fmt_count(v: float | None) -> str:
     """A whole count with thousands separators (no rounding of fractions expected)."""
-    return MISSING if missing(v) else f"{int(v):,}"  # type: ignore[arg-type]
+    return MISSING if v is None or math.isnan(v) else f"{int(v):,}"
 
 
 def fmt_deg(v: float | None) -> str:
@@ -93,12 +97,20 @@ FORMATS = {"people": fmt_people, "pct": fmt_pct, "m": fmt_m, "min": fmt_min,
 
 
 def format_value(v: object, fmt: Format) -> str:
-    """``v`` written in format ``fmt``; strings pass unchanged (a cell already written)."""
+    """``v`` written in format ``fmt``; strings pass unchanged (a cell already written).
+
+    >>> format_value(1234.5, "people"), format_value(None, "pct"), format_value("yes", "m")
+    ('1,234', '–', 'yes')
+    """
     if isinstance(v, str):
         return v
     if fmt == "text":
         return "" if v is None else str(v)
-    return FORMATS[fmt](None if missing(v) else float(v))  # type: ignore[arg-type]
+    if v is None:
+        return FORMATS[fmt](None)
+    if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.number):
+        raise TypeError(f"a {fmt} figure must be a number, not {v!r}")
+    return FORMATS[fmt](float(v))
 
 
 def people_label(serves: str | None) -> str:

@@ -39,12 +39,14 @@ class Fill:
     ``scheme``: ``group`` (``values`` = group of each feature: outline and fill),
     ``gaps`` (``values`` = unserved people), ``access`` (``values`` = ratio to the study
     mean, NaN where no place is in reach), ``change`` (``values`` = people gained, < 0
-    lost) or ``layer`` (one colour: the facility layer ``layer``'s).
+    lost; ``labels`` name both in the legend) or ``layer`` (one colour: the facility layer
+    ``layer``'s).
     """
 
     scheme: Literal["group", "gaps", "access", "change", "layer"]
     values: np.ndarray | None = None
     layer: str | None = None
+    labels: tuple[str, str] | None = None  # legend rows of a change: (gain, loss)
 
 
 @dataclass(frozen=True)

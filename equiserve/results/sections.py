@@ -4,9 +4,9 @@ A result's ``sections()`` returns :class:`Section` trees built from these blocks
 :mod:`equiserve.outputs.report` renders them (escaping every text) into the one report
 template. Charts are specifications (values and colours), drawn as inline SVG there.
 
-Colours are CSS colours or tokens the renderer resolves: ``"study"`` (the whole study),
-``"before"`` (a baseline) and ``"group:<name>"`` (the colour of a region group, the same
-as on the map).
+Colours are hex colours (``#1f77b4``) or tokens the renderer resolves: ``"study"`` (the
+whole study), ``"before"`` (a baseline) and ``"group:<name>"`` (the colour of a region
+group, the same as on the map).
 """
 
 from __future__ import annotations

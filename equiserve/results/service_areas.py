@@ -23,6 +23,7 @@ from equiserve.notes import Notes
 from equiserve.results.base import OutputTable
 from equiserve.results.coverage import GPKG
 from equiserve.results.overlays import Depth, Fill, LegendEntry, Overlay
+from equiserve.settings import SERVICE_AREA_WIDTH_M
 
 if TYPE_CHECKING:
     from equiserve.results.coverage import CoverageResult
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 def service_areas(study: Study, coverage: CoverageResult) -> ServiceAreasResult:
     """Service areas of every layer of ``coverage`` (see the module docstring)."""
-    width = study.config.network.service_area_width_m if study.config.network else 50.0
+    width = (study.config.network.service_area_width_m if study.config.network
+             else SERVICE_AREA_WIDTH_M)
     rows, dissolved = [], []
     for name, cov in coverage.layers.items():
         layer = study.layers[name]

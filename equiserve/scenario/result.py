@@ -132,7 +132,9 @@ class ScenarioResult:
                                       "people": [f"{v:+,.0f}" for v in b["gain"]]},
                                      geometry=block_boxes(b, block_m), crs=self.plan.crs)
             out.append(Overlay(f"Plan: gaps closed, {name}", frame,
-                               Fill("change", values=b["gain"].to_numpy()),
+                               Fill("change", values=b["gain"].to_numpy(), labels=(
+                                   "block with people newly within the standard",
+                                   "block with people newly beyond it (closures)")),
                                (("layer", "Layer"),
                                 ("people", "People newly within the standard (people)")),
                                Depth.PLAN, LegendEntry(legend)))

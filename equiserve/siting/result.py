@@ -149,8 +149,8 @@ class SitesResult:
         gains = self.gains.sort_values("rank")
         chosen = gains[gains["selected"]]
         grp = self.summary[self.summary["level"].isin(["study", "group"])]
-        objective = (f"{fmt_pct(100 * sol['objective'])} %" if self.model == "maxmin"
-                     else fmt_num(sol["objective"]))
+        objective = (f"{fmt_pct(100 * sol['objective'])} %"
+                     if get_model(self.model).objective_is_share else fmt_num(sol["objective"]))
         status = ("proven optimal" if sol["optimal"] else
                   f"best found; gap to the bound {fmt_pct(100 * sol['gap'])} %")
         summary_cols = [

@@ -33,12 +33,10 @@ from equiserve.outputs.style import (
     swatch_svg,
 )
 from equiserve.results.overlays import Fill, Overlay, Symbol
-from equiserve.settings import MAX_ICON_MARKERS
+from equiserve.settings import MAX_ICON_MARKERS, MAX_OPEN_CONTROL
 
-#: Blocks where a plan brings people within (or puts them beyond) a standard.
+#: Colours of the ``change`` scheme: gains (e.g. gaps a plan closes) and losses.
 CLOSED_COLOUR, OPENED_COLOUR = "#1a9850", "#d73027"
-#: With more overlays than this the layer control starts collapsed (hover to open it).
-MAX_OPEN_CONTROL = 12
 _DECIMALS = 5  # about 1 m in longitude/latitude
 _ICON_PX = 16
 #: Style of polygons per paint scheme.
@@ -109,6 +107,12 @@ class MapBuilder:
         self.group_colour = group_colours(list(groups))
         self.base = base
         self.overlays = sorted(overlays, key=lambda o: o.depth)  # stable: results' order
+        names = [o.name for o in self.overlays]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # the layer control is keyed by name: a second one could not be toggled
+            raise ValueError(f"two overlays are named {', '.join(map(repr, twice))}: a sites or "
+                             "scenario result already draws the coverage it builds on, so "
+                             "pass it without that coverage result")
         gaps = [o.paint.values for o in self.overlays if isinstance(o.paint, Fill)
                 and o.paint.scheme == "gaps" and o.paint.values is not None]
         self.gap_edges = gap_edges(np.concatenate(gaps)) if gaps else None
@@ -129,7 +133,10 @@ class MapBuilder:
 
     def symbol_of(self, layer: str | None) -> tuple[str, str]:
         """Colour and shape of a facility layer (by its place in the study)."""
-        i = self.layers.index(layer) if layer in self.layers else 0
+        if layer not in self.layers:
+            raise KeyError(f"overlay paint names layer {layer!r}, which the study does not "
+                           f"have; layers: {', '.join(self.layers)}")
+        i = self.layers.index(layer)
         return LAYER_COLOURS[i % len(LAYER_COLOURS)], SHAPES[i % len(SHAPES)]
 
     # -- polygons
@@ -159,7 +166,8 @@ class MapBuilder:
             return [ACCESS_COLOURS[k] for k in cls], None, style
         return [CLOSED_COLOUR if g > 0 else OPENED_COLOUR for g in v], None, style
 
-    def _scheme_rows(self, sec: LegendSection, scheme: str) -> None:
+    def _scheme_rows(self, sec: LegendSection, scheme: str,
+                     labels: tuple[str, str] | None = None) -> None:
         """The legend rows of a paint scheme (once per section)."""
         if scheme == "group":
             for g, c in self.group_colour.items():
@@ -175,10 +183,9 @@ class MapBuilder:
                 sec.add(swatch_svg(ACCESS_COLOURS[k + 1], "#08306b", opacity=0.8),
                         f"{lab} the study mean")
         elif scheme == "change":
-            sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8),
-                    "block with people newly within the standard")
-            sec.add(swatch_svg(OPENED_COLOUR, OPENED_COLOUR, opacity=0.8),
-                    "block with people newly beyond it (closures)")
+            gain, loss = labels or ("gain", "loss")
+            sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8), gain)
+            sec.add(swatch_svg(OPENED_COLOUR, OPENED_COLOUR, opacity=0.8), loss)
 
     # -- points
 
@@ -262,7 +269,7 @@ class MapBuilder:
                                                                     note=o.legend.note)
             if isinstance(o.paint, Fill) and (sec.title, o.paint.scheme) not in self._keyed:
                 self._keyed.add((sec.title, o.paint.scheme))
-                self._scheme_rows(sec, o.paint.scheme)
+                self._scheme_rows(sec, o.paint.scheme, o.paint.labels)
             if o.legend.label is not None and legend_symbol is not None:
                 sec.add(legend_symbol, o.legend.label)
 

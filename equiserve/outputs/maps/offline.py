@@ -3,7 +3,7 @@
 Folium's HTML loads Leaflet, jQuery, Bootstrap and icon fonts from CDNs, which government
 networks often block (and which are unreachable offline). :func:`inline_assets` replaces
 the Leaflet and Leaflet.fullscreen references with the copies bundled in
-``equiserve/maps/assets`` (Leaflet 1.9.3, BSD-2-Clause; Leaflet.fullscreen 3.0.0, MIT;
+``equiserve/outputs/maps/assets`` (Leaflet 1.9.3, BSD-2-Clause; Leaflet.fullscreen 3.0.0, MIT;
 their licences are beside them), with the images they use as data URIs, and drops every
 other external script and stylesheet: equiserve's maps use only Leaflet itself.
 """

@@ -11,6 +11,8 @@ import pandas as pd
 
 from equiserve._version import __version__
 from equiserve.outputs.report.render import SectionRenderer
+from equiserve.outputs.tables import notes_frame
+from equiserve.results.formats import capitalised
 
 if TYPE_CHECKING:
     from equiserve.results.base import Result
@@ -25,22 +27,24 @@ _ENV = jinja2.Environment(
 
 def render_report(study: Study, *results: Result, notes: pd.DataFrame | None = None,
                   map_file: str | None = "map.html",
-                  files: Sequence[tuple[str, str]] = ()) -> str:
+                  files: Sequence[tuple[str, str]] = (), subject: str | None = None) -> str:
     """The report of ``results`` on ``study`` as one HTML string.
 
     Every result's sections in order, then the map beside the report (``map_file``,
     embedded in a frame and linked; None: neither) and the data-quality ``notes`` (a
     table with level, subject, message and optionally run; default: the study's and the
-    results' notes). ``files`` are (file name, what it holds) pairs linked at the top.
+    results' notes). ``files`` are (file name, what it holds) pairs linked at the top;
+    ``subject`` what the report is about (default: the last result's heading, else
+    "coverage report").
     """
     if notes is None:
-        from equiserve.outputs.tables import notes_frame
-
         notes = notes_frame(study, results)
     renderer = SectionRenderer(study.regions.group_names)
-    heading = next((r.heading for r in reversed(results) if r.heading), None)
+    if subject is None:
+        subject = next((r.heading for r in reversed(results) if r.heading), None)
+    subject = subject or "coverage report"
     return _ENV.get_template("report.html.j2").render(
-        study_name=study.config.name, subject=heading or "coverage report",
+        study_name=study.config.name, subject=subject, meta=capitalised(subject),
         version=__version__, synthetic=study.config.synthetic,
         description=study.config.description,
         generated=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"), crs=study.crs.to_string(),

@@ -138,4 +138,4 @@ def _solve_problem(problem: SitingProblem, count: int | None, target: float,
 
 MODEL = LocationModel(name="maxmin", objective_text="worst group's coverage",
                       needs_count=True, needs_capacity=False, reach_factor=1.0, maximize=True,
-                      solve=_solve_problem)
+                      solve=_solve_problem, objective_is_share=True)

@@ -44,6 +44,7 @@ class LocationModel:
     reach_factor: float       # costs are needed up to reach_factor x the standard
     maximize: bool
     solve: Solver             # (problem, count, target share for lscp, time_limit_s)
+    objective_is_share: bool = False  # the objective is a share (0-1), shown as a percent
 
 
 def required(value: _T | None, what: str, model: str) -> _T:
