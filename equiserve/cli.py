@@ -22,8 +22,6 @@ from equiserve.errors import DataQualityWarning, EquiserveError
 from equiserve.settings import CANDIDATE_SPACING_M, SOLVER_TIME_LIMIT_S
 
 if TYPE_CHECKING:  # the commands import what they need when they run (a quick --help)
-    import geopandas as gpd
-
     from equiserve.config import StudyConfig
     from equiserve.outputs.maps import BaseMap
     from equiserve.results.base import Result
@@ -194,14 +192,6 @@ def demo(
         _run(config, out, offline, tiles)
 
 
-def _read_exclusions(path: Path) -> gpd.GeoDataFrame:
-    """Exclusion polygons for lattice candidates (any supported vector file with a CRS)."""
-    from equiserve.config import SourceSpec
-    from equiserve.io.vector import read_vector
-
-    return read_vector(SourceSpec(path=Path(path).expanduser().resolve(), key="exclude"))
-
-
 @app.command()
 def sites(
     config: ConfigArgument,
@@ -263,7 +253,7 @@ def sites(
                                              capacity_field=capacity_field)
             elif lattice:
                 cands = candidates_lattice(study, spacing or CANDIDATE_SPACING_M,
-                                           _read_exclusions(exclude) if exclude else None)
+                                           exclude_path=exclude)
             step(f"sites: {model}")
             plan = plan_sites(study, result, layer, model=model, count=count,
                               candidates=cands, target=target, spacing_m=spacing,

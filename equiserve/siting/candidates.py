@@ -16,7 +16,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from equiserve.config import SourceSpec
+from equiserve.crs import parse_crs
 from equiserve.errors import DataError
+from equiserve.io.vector import read_vector
 from equiserve.notes import Notes
 
 if TYPE_CHECKING:
@@ -84,10 +87,6 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
     id_field, capacity_field : str, optional
         Fields with each site's id and its capacity (places, for the capacitated model).
     """
-    from equiserve.config import SourceSpec
-    from equiserve.crs import parse_crs
-    from equiserve.io.vector import read_vector
-
     path = Path(path).expanduser().resolve()
     spec = SourceSpec(path=path, key="candidates",
                       crs=parse_crs(crs, "--candidates-crs") if crs else None)
@@ -153,9 +152,14 @@ def candidates_from_gaps(study: Study, result: CoverageResult, layer: str,
 
 
 def candidates_lattice(study: Study, spacing_m: float,
-                       exclude: gpd.GeoDataFrame | None = None) -> Candidates:
+                       exclude: gpd.GeoDataFrame | None = None,
+                       exclude_path: str | Path | None = None) -> Candidates:
     """A regular lattice of points every ``spacing_m`` over the regions' land, minus the
-    ``exclude`` polygons (water, protected land, ...)."""
+    ``exclude`` polygons (water, protected land, ...), or those of the file
+    ``exclude_path`` (any supported vector format with a CRS)."""
+    if exclude is None and exclude_path is not None:
+        exclude = read_vector(SourceSpec(path=Path(exclude_path).expanduser().resolve(),
+                                         key="--exclude"))
     land = study.regions.gdf.union_all()
     if exclude is not None and len(exclude):
         land = shapely.difference(land, exclude.to_crs(study.crs).union_all())
