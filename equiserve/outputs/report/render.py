@@ -132,7 +132,8 @@ class SectionRenderer:
                 classes = " ".join(filter(None, ["num" if col.right_aligned and span == 1
                                                  else "", "low" if low else ""]))
                 attrs = (f' class="{classes}"' if classes else "") + (
-                    f' colspan="{span}"' if span > 1 else "")
+                    f' colspan="{span}"' if span > 1 else "") + (
+                    ' scope="row"' if tag == "th" else "")
                 out.append(f"<{tag}{attrs}>{html}</{tag}>")
             out.append("</tr>\n")
         out.append("</table>\n")
