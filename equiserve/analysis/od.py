@@ -12,8 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from equiserve.network.attach import Snapped
 from equiserve.network.graph import Network, Weight, _min_coo_to_csr
-from equiserve.network.snap import Snapped
 
 
 def straight_line_od(cells_xy: np.ndarray, access_xy: np.ndarray, owner: np.ndarray,

@@ -23,9 +23,10 @@ Example
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import pyproj
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
@@ -45,6 +46,8 @@ from equiserve.config.types import (
     TupleOf,
 )
 from equiserve.settings import (
+    ATTACH_TAGS,
+    ATTACH_UNDERGROUND,
     FERRY_HEADWAY_MIN,
     FERRY_SPEED_KMH,
     MAP_BLOCK_M,
@@ -200,6 +203,24 @@ class NetworkConfig(ConfigModel):
     service_area_width_m: Positive = SERVICE_AREA_WIDTH_M
     cache: bool = True
     more_sources: TupleOf[Path] = ()
+    attach_exclude: dict[str, TupleOf[Text]] | None = Field(
+        default=None, description='a table of OSM tags and values, e.g. { tunnel = ["yes"], '
+                                  'indoor = [] }')
+    attach_underground: bool = ATTACH_UNDERGROUND
+    attach: Literal["street", "nearest"] = Field(
+        default="street", description='"street" (the street a person walks from: eligible '
+                                      'segments on parts that lead somewhere) or "nearest" '
+                                      '(the nearest segment, whatever it is; for comparison)')
+
+    @model_validator(mode="after")
+    def _attach_tags(self) -> NetworkConfig:
+        for tag in self.attach_exclude or {}:
+            if tag not in ATTACH_TAGS:
+                close = difflib.get_close_matches(tag, ATTACH_TAGS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise invalid("one of the tags kept with a network" + hint + ": "
+                              + ", ".join(ATTACH_TAGS), at=f"attach_exclude.{tag}", value=tag)
+        return self
 
     @model_validator(mode="before")
     @classmethod

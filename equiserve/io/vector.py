@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -56,7 +57,7 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
     if name.endswith((".csv", ".txt", ".tsv")):
         gdf = _read_csv(spec)
     elif name.endswith(_OSM_SUFFIXES):
-        gdf = _read_osm(spec)
+        gdf = _read_osm(spec, notes)
     elif name.endswith((".parquet", ".geoparquet")):
         gdf = _read_parquet(spec)
     else:
@@ -212,23 +213,59 @@ def _osm_tagged_nodes(path: str, _mtime: int, _size: int, key: str
     return np.array(lon), np.array(lat)
 
 
-def _read_osm(spec: SourceSpec) -> gpd.GeoDataFrame:
+def _read_osm(spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
+    """Features with the spec's tags from an OSM XML file (osmnx). An extract cut from a
+    larger map often holds relations whose members lie outside it; when osmnx cannot
+    build those, the file is read again without relations and the note says how many of
+    the tagged relations are left out."""
     import osmnx as ox
 
+    def features(path: Path | str) -> gpd.GeoDataFrame:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ox.features_from_xml(path, tags=spec.osm_tags)
+        except ox._errors.InsufficientResponseError:
+            return gpd.GeoDataFrame(geometry=[], crs=WGS84)
+
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            gdf = ox.features_from_xml(spec.path, tags=spec.osm_tags)
-    except ox._errors.InsufficientResponseError:
-        gdf = gpd.GeoDataFrame(geometry=[], crs=WGS84)
+        gdf = features(spec.path)
     except Exception as exc:
-        raise DataError(f"[{spec.key}] source: cannot read OSM file {spec.path}: {exc}") from None
+        try:
+            gdf, skipped = _without_relations(spec, features)
+        except Exception:
+            raise DataError(f"[{spec.key}] source: cannot read OSM file {spec.path}: {exc}"
+                            ) from None
+        notes.warn(spec.key, f"{spec.path.name}: {skipped} relation(s) with the layer's tags "
+                   f"could not be built ({exc}; members outside the extract?) and are left "
+                   "out; nodes and ways are read")
     gdf = gdf.reset_index()
     if "element" in gdf and "id" in gdf:
         gdf["osm_id"] = gdf["element"].astype(str) + "/" + gdf["id"].astype(str)
     if "name" not in gdf:
         gdf["name"] = pd.Series(pd.NA, index=gdf.index, dtype=object)
     return gdf.set_crs(WGS84, allow_override=True)
+
+
+def _without_relations(spec: SourceSpec, features: Callable[[str], gpd.GeoDataFrame]
+                       ) -> tuple[gpd.GeoDataFrame, int]:
+    """The features of the file with its relations dropped, and how many relations
+    carrying one of the spec's tags were dropped."""
+    import tempfile
+
+    import osmium
+
+    keys = list(spec.osm_tags or {})
+    skipped = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "no-relations.osm")
+        with osmium.SimpleWriter(path) as writer:
+            for obj in osmium.FileProcessor(str(spec.path)):
+                if isinstance(obj, osmium.osm.Relation):
+                    skipped += any(k in obj.tags for k in keys)
+                    continue
+                writer.add(obj)
+        return features(path), skipped
 
 
 def _apply_crs(gdf: gpd.GeoDataFrame, spec: SourceSpec) -> gpd.GeoDataFrame:

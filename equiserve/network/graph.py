@@ -29,7 +29,7 @@ from equiserve.settings import SNAP_LIMIT_M, WALK_SPEED_KMH
 if TYPE_CHECKING:
     import networkx as nx
 
-    from equiserve.network.snap import Snapped
+    from equiserve.network.attach import AttachRules, Snapped
 
 Weight = SearchWeight  # metres ("length") or seconds ("time")
 
@@ -64,6 +64,11 @@ class Network:
         Speed of the off-network access leg (walking), metres per second.
     info : dict
         Build statistics (ways read and used, source file...).
+    edge_tags : ndarray of int or None
+        Per edge, its way's attachment tags: an index into ``tag_sets`` (None: no tags
+        known, every segment can be attached to).
+    tag_sets : list of dict
+        The distinct tags (those of :data:`~equiserve.settings.ATTACH_TAGS`) of the ways.
     """
 
     x: np.ndarray
@@ -79,6 +84,8 @@ class Network:
     node_id: np.ndarray | None = None
     access_speed_mps: float = WALK_SPEED_KMH / 3.6
     info: dict = field(default_factory=dict)
+    edge_tags: np.ndarray | None = None
+    tag_sets: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.x = np.asarray(self.x, dtype=np.float64)
@@ -91,10 +98,12 @@ class Network:
         self.is_ferry = np.asarray(self.is_ferry, dtype=bool)
         if self.node_id is None:
             self.node_id = np.arange(len(self.x), dtype=np.int64)
+        if self.edge_tags is not None:
+            self.edge_tags = np.asarray(self.edge_tags, dtype=np.int64)
         n = len(self.x)
         m = len(self.u)
-        for name in ("v", "length_m", "time_fwd_s", "time_bwd_s", "is_ferry"):
-            if len(getattr(self, name)) != m:
+        for name in ("v", "length_m", "time_fwd_s", "time_bwd_s", "is_ferry", "edge_tags"):
+            if getattr(self, name) is not None and len(getattr(self, name)) != m:
                 raise DataError(f"network arrays: {name} has {len(getattr(self, name))} values, "
                                 f"u has {m}; every edge array needs one value per edge")
         if m and (self.u.min() < 0 or self.v.min() < 0 or max(self.u.max(), self.v.max()) >= n):
@@ -398,11 +407,14 @@ class Network:
         return i[fin], j[fin], cost[fin]
 
     def snap(self, x: np.ndarray, y: np.ndarray, limit_m: float = SNAP_LIMIT_M,
-             land: object | None = None) -> Snapped:
-        """Snap points to the nearest non-ferry edge (see :func:`equiserve.network.snap`)."""
-        from equiserve.network.snap import snap_points
+             land: object | None = None, rules: AttachRules | None = None,
+             preferred: np.ndarray | None = None) -> Snapped:
+        """Attach points to the network (see :mod:`equiserve.network.attach`): without
+        ``rules`` and ``preferred`` components, to the nearest non-ferry segment."""
+        from equiserve.network.attach import snap_points
 
-        return snap_points(self, x, y, limit_m=limit_m, land=land)
+        return snap_points(self, x, y, limit_m=limit_m, land=land, rules=rules,
+                           preferred=preferred)
 
     def od(self, origins: Snapped, destinations: Snapped, cutoff: float,
            weight: Weight = "length", chunk_size: int | None = None,

@@ -35,6 +35,7 @@ from equiserve.config.types import NETWORK_MODES
 from equiserve.errors import DataError
 from equiserve.network.graph import Network
 from equiserve.settings import (
+    ATTACH_TAGS,
     DEFAULT_DRIVE_KMH,
     DRIVE_SPEED_KMH,
     FERRY_HEADWAY_MIN,
@@ -44,7 +45,7 @@ from equiserve.settings import (
 )
 
 #: Bump when the build changes, so that cached networks are rebuilt.
-BUILD_VERSION = 3
+BUILD_VERSION = 4
 
 
 _WALK_EXCLUDE = {"abandoned", "bus_guideway", "construction", "motorway", "motorway_link",
@@ -273,7 +274,8 @@ def _build(paths: list[Path], opts: BuildOptions, crs: pyproj.CRS | str | int | 
     accept = _walkable if opts.mode == "walk" else _drivable
     walk_mps = opts.walk_speed_kmh / 3.6
 
-    seg_a, seg_b, seg_dir, seg_speed = [], [], [], []
+    seg_a, seg_b, seg_dir, seg_speed, seg_tags = [], [], [], [], []
+    tag_index: dict[tuple[tuple[str, str], ...], int] = {(): 0}  # attachment tags of ways
     ferry_a, ferry_b, ferry_lines, ferry_time = [], [], [], []
     lon_of: dict[int, float] = {}
     lat_of: dict[int, float] = {}
@@ -313,6 +315,8 @@ def _build(paths: list[Path], opts: BuildOptions, crs: pyproj.CRS | str | int | 
             direction = _oneway(tags)
             speed = (parse_maxspeed(tags.get("maxspeed"))
                      or DRIVE_SPEED_KMH.get(tags.get("highway", ""), DEFAULT_DRIVE_KMH))
+        key = tuple(sorted((k, tags[k]) for k in ATTACH_TAGS if k in tags))
+        tag_set = tag_index.setdefault(key, len(tag_index))
         # consecutive valid nodes only (a missing node breaks the way)
         for i0, i1 in zip(keep[:-1], keep[1:], strict=True):
             if i1 == i0 + 1 and refs[i0] != refs[i1]:
@@ -320,6 +324,7 @@ def _build(paths: list[Path], opts: BuildOptions, crs: pyproj.CRS | str | int | 
                 seg_b.append(refs[i1])
                 seg_dir.append(direction)
                 seg_speed.append(speed)
+                seg_tags.append(tag_set)
     if not seg_a and not ferry_a:
         raise DataError(f"[network] source {path.name} has no ways usable for mode "
                         f"{opts.mode!r} ({n_highway} highway ways in the file); check the "
@@ -358,18 +363,23 @@ def _build(paths: list[Path], opts: BuildOptions, crs: pyproj.CRS | str | int | 
         time_fwd_s=np.concatenate([t_fwd, f_time]), time_bwd_s=np.concatenate([t_bwd, f_time]),
         is_ferry=np.concatenate([np.zeros(len(u), bool), np.ones(len(fu), bool)]),
         crs=crs, mode=opts.mode, node_id=ids, access_speed_mps=walk_mps,
+        edge_tags=np.concatenate([np.asarray(seg_tags, dtype=np.int64),
+                                  np.zeros(len(fu), dtype=np.int64)]),
+        tag_sets=[dict(k) for k in tag_index],
         info={"source": ", ".join(map(str, paths)), "highway_ways": n_highway,
               "ways_used": used_ways, "ferry_routes": len(fu)},
     )
     return net
 
 
-_ARRAYS = ("x", "y", "u", "v", "length_m", "time_fwd_s", "time_bwd_s", "is_ferry", "node_id")
+_ARRAYS = ("x", "y", "u", "v", "length_m", "time_fwd_s", "time_bwd_s", "is_ferry", "node_id",
+           "edge_tags")
 
 
 def _save_npz(net: Network, path: Path) -> None:
     meta = json.dumps({"crs": net.crs.to_wkt(), "mode": net.mode,
-                       "access_speed_mps": net.access_speed_mps, "info": net.info})
+                       "access_speed_mps": net.access_speed_mps, "info": net.info,
+                       "tag_sets": net.tag_sets})
     np.savez_compressed(path, meta=np.array(meta), **{k: getattr(net, k) for k in _ARRAYS})
 
 
@@ -378,4 +388,5 @@ def _load_npz(path: Path) -> Network:
         meta = json.loads(str(data["meta"]))
         arrays = {k: data[k] for k in _ARRAYS}
     return Network(**arrays, crs=pyproj.CRS.from_wkt(meta["crs"]), mode=meta["mode"],
-                   access_speed_mps=meta["access_speed_mps"], info=meta["info"])
+                   access_speed_mps=meta["access_speed_mps"], info=meta["info"],
+                   tag_sets=meta["tag_sets"])

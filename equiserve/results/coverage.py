@@ -158,7 +158,7 @@ def _layer_coverage(study: Study, name: str, layer: FacilityLayer) -> LayerCover
     mode = std.mode
     assert mode is not None
     net = study.networks[mode]
-    cells, facs = study.cell_snaps[mode], study.facility_snaps[name]
+    cells, facs = study.cell_snap(name), study.facility_snaps[name]
     res = network_nearest_facility(net, cells, facs, layer.access_facility, std.weight)
     covered = res.cost <= std.threshold
     ferry_only = None
@@ -179,17 +179,36 @@ def _facility_counts(layer: FacilityLayer, t: pd.DataFrame) -> np.ndarray:
 
 
 def _note_stranded(result: CoverageResult) -> None:
-    """People living on network parts with no facility of a layer."""
+    """People attached to a street from which no facility of a layer can be reached: on
+    land (an island) with no such facility, or on a part of the street network without one
+    and not linked to the rest (with the parts' sizes)."""
     study = result.study
     for name, cov in result.layers.items():
         if cov.mode is None:
             continue
-        stranded = study.cell_snaps[cov.mode].ok & ~np.isfinite(cov.distance)
-        if stranded.any():
-            result.notes.warn(f"layers.{name}", f"{cov.weights[stranded].sum():,.0f} "
-                              f"{study.layers[name].serves or 'people'} live on parts of the "
-                              f"network with no {name} facility (no street or ferry link): "
-                              f"{study.people_by_region(stranded, cov.weights)}")
+        snap = study.cell_snap(name)
+        stranded = snap.ok & ~np.isfinite(cov.distance)
+        if not stranded.any():
+            continue
+        who = study.layers[name].serves or "people"
+        layer = study.layers[name]
+        fac_parts = set(study.land_part(layer.access_x, layer.access_y).tolist())
+        island = stranded & ~np.isin(study.cell_land_part, list(fac_parts))
+        if island.any():
+            result.notes.warn(f"layers.{name}", f"{cov.weights[island].sum():,.0f} {who} "
+                              f"live on land (an island) with no {name} facility (no street "
+                              f"or ferry link): {study.people_by_region(island, cov.weights)}")
+        cut = stranded & ~island
+        if cut.any():
+            net = study.networks[cov.mode]
+            comp = net.components[net.u[snap.edge[cut]]]
+            sizes = np.bincount(net.components)[np.unique(comp)]
+            shown = ", ".join(f"{s:,}" for s in np.sort(sizes)[::-1][:5])
+            result.notes.warn(f"layers.{name}", f"{cov.weights[cut].sum():,.0f} {who} live "
+                              f"by parts of the street network with no {name} facility and "
+                              f"no street or ferry link to one ({len(sizes)} part(s) of "
+                              f"{shown}{' …' if len(sizes) > 5 else ''} nodes): "
+                              f"{study.people_by_region(cut, cov.weights)}")
 
 
 def _note_ferry_only(result: CoverageResult) -> None:

@@ -138,7 +138,7 @@ def candidates_from_gaps(study: Study, result: CoverageResult, layer: str,
     mask = ~cov.covered & (cov.weights > 0)
     std = study.layers[layer].standard
     if std.mode is not None:
-        mask &= study.cell_snaps[std.mode].ok
+        mask &= study.cell_snap(layer).ok
     gap = np.flatnonzero(mask)
     if not gap.size:
         raise DataError(f"layer {layer!r} has no gap cells: everyone it counts is within its "

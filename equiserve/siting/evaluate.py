@@ -41,7 +41,7 @@ def candidate_costs(study: Study, layer: str, cands: Candidates,
     net = study.networks[std.mode]
     ncfg = study.config.network
     assert ncfg is not None
-    snap = net.snap(cands.x, cands.y, limit_m=ncfg.snap_limit_m, land=study.land)
+    snap = study.attach_points(std.mode, cands.x, cands.y)
     if not snap.ok.all():
         bad = np.flatnonzero(~snap.ok)
         shown = ", ".join(cands.gdf["candidate_id"].iloc[bad[:5]])
@@ -50,7 +50,7 @@ def candidate_costs(study: Study, layer: str, cands: Candidates,
                         f"({shown}); move them next to a street or remove them, or raise "
                         "[network] snap_limit_m")
     limit = (std.limit if cutoff is None else cutoff) * std.search_scale
-    od = network_od(net, study.cell_snaps[std.mode], snap, np.arange(n), n, limit, std.weight)
+    od = network_od(net, study.cell_snap(layer), snap, np.arange(n), n, limit, std.weight)
     od.data = od.data / std.search_scale
     return od
 
