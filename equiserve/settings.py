@@ -77,6 +77,16 @@ CENSUS_CELL_M = 100.0
 SETTLEMENT_SIGMA_M = 2500.0
 #: Weight per unit of land far from every settlement point (``weights.floor``).
 SETTLEMENT_FLOOR = 0.02
+#: Cells denser than this (people per km²; the densest city districts, in Hong Kong or
+#: Dhaka, approach it) are reported as implausible...
+MAX_DENSITY_KM2 = 150_000.0
+#: ... and denser than this (10 people per m², beyond anywhere ever measured) refused.
+IMPOSSIBLE_DENSITY_KM2 = 10_000_000.0
+#: A population source should have data over at least this share of each region's land;
+#: less is reported with the regions and their shares.
+MIN_POPULATION_COVER = 0.95
+#: Points sampled per region to measure that share.
+SAMPLE_POINTS_PER_REGION = 2000
 
 # -- facilities and scenarios -----------------------------------------------------------
 

@@ -28,6 +28,7 @@ from equiserve.analysis.od import network_od, straight_line_od
 from equiserve.config import StudyConfig, load_config
 from equiserve.config.types import Mode
 from equiserve.errors import ConfigError, DataError
+from equiserve.inputs.datum import check_points, check_regions
 from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
 from equiserve.inputs.population import PopulationGrid, load_population
 from equiserve.inputs.regions import Regions, load_regions
@@ -103,9 +104,42 @@ class Study:
             step(f"facilities: {name}")
             layers[name] = load_facility_layer(lcfg, regions, notes)
         study = cls(cfg, regions, population, layers, notes)
-        if cfg.network is None:
-            return study
-        return study._with_networks(step)
+        if cfg.network is not None:
+            study = study._with_networks(step)
+        study._check_datums()
+        return study
+
+    def _check_datums(self) -> None:
+        """Warn of a facility layer or regions declared WGS84 whose numbers read better as
+        GCJ-02 or BD-09 (:mod:`equiserve.inputs.datum`), against the street network (or,
+        without one, the regions) and OpenStreetMap's points."""
+        net = self.networks.get("walk") or next(iter(self.networks.values()), None)
+        segments = None
+        if net is not None:
+            road = ~net.is_ferry
+            u, v = net.u[road], net.v[road]
+            segments = shapely.linestrings(np.stack(
+                [np.column_stack([net.x[u], net.y[u]]), np.column_stack([net.x[v], net.y[v]])],
+                axis=1))
+        for name, layer in self.layers.items():
+            if layer.declared_lonlat:
+                pts = layer.facilities.geometry.values
+                msg = check_points(f"layers.{name}", shapely.get_x(pts), shapely.get_y(pts),
+                                   self.crs, segments,
+                                   None if self.regions.declared_lonlat else self.land)
+                if msg:
+                    self.notes.warn(f"layers.{name}", msg)
+        if self.regions.declared_lonlat:
+            osm = [lay.facilities.geometry.values for n, lay in self.layers.items()
+                   if not lay.declared_lonlat and self.config.layers[n].source.osm_tags]
+            ref_x = [net.x] if net is not None else []
+            ref_y = [net.y] if net is not None else []
+            msg = check_regions(self.land, np.concatenate([*ref_x, *map(shapely.get_x, osm),
+                                                           np.empty(0)]),
+                                np.concatenate([*ref_y, *map(shapely.get_y, osm),
+                                                np.empty(0)]), self.crs)
+            if msg:
+                self.notes.warn("regions", msg)
 
     @property
     def attach_nearest(self) -> bool:

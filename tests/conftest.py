@@ -58,6 +58,16 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def tiny_region_set():
+    """The tiny study's regions (equiserve.testing) as loaded Regions, in UTM."""
+    from equiserve.inputs.regions import Regions
+    from equiserve.testing import tiny_regions
+
+    gdf = tiny_regions().rename(columns={"name": "region"})
+    return Regions(gdf[["region", "group", "code", "geometry"]])
+
+
+@pytest.fixture
 def tiny_study(tmp_path: Path) -> Path:
     """The study.toml of the tiny hand-checkable study (equiserve.testing) in tmp_path."""
     from equiserve.testing import write_tiny_study

@@ -37,7 +37,7 @@ from equiserve.inputs.population import (
 )
 from equiserve.inputs.regions import Regions, load_regions
 from equiserve.notes import Notes
-from equiserve.testing import TINY_CRS, TINY_ORIGIN, tiny_population, tiny_regions
+from equiserve.testing import TINY_CRS, TINY_ORIGIN, tiny_population, tiny_regions, write_raster
 
 UTM = pyproj.CRS.from_user_input(TINY_CRS)
 WGS84 = pyproj.CRS.from_epsg(4326)
@@ -46,9 +46,8 @@ NODATA = -9999.0
 
 
 @pytest.fixture
-def regions() -> Regions:
-    gdf = tiny_regions().rename(columns={"name": "region"})
-    return Regions(gdf[["region", "group", "code", "geometry"]])
+def regions(tiny_region_set: Regions) -> Regions:
+    return tiny_region_set
 
 
 def _region_of(x: np.ndarray, y: np.ndarray, polygons) -> np.ndarray:
@@ -72,16 +71,6 @@ def _quiet(func, *args, **kw):
 
 # ---------------------------------------------------------------------------------------
 # raster
-
-
-def _write_raster(path: Path, bands: list[np.ndarray], transform, crs,
-                  nodata: float | None = NODATA) -> Path:
-    h, w = bands[0].shape
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=len(bands),
-                       dtype="float32", crs=crs, transform=transform, nodata=nodata) as dst:
-        for i, b in enumerate(bands, start=1):
-            dst.write(b.astype("float32"), i)
-    return path
 
 
 # UTM raster: 100 m pixels from (X0 - 3030, Y0 + 2070), 77 x 21 pixels: it covers the
@@ -116,7 +105,7 @@ def _pixel_centres(transform, shape) -> tuple[np.ndarray, np.ndarray]:
 def test_raster_with_nodata_matches_an_independent_sum(tmp_path, regions):
     total, kids = _tiny_bands()
     transform = from_origin(*UTM_ORIGIN, 100.0, 100.0)
-    path = _write_raster(tmp_path / "pop.tif", [total, kids], transform, "EPSG:32649")
+    path = write_raster(tmp_path / "pop.tif", [total, kids], transform, "EPSG:32649")
 
     notes = Notes()
     grid = _quiet(population_from_raster, path, regions,
@@ -164,8 +153,8 @@ def test_raster_beyond_the_regions_is_read_in_a_window(tmp_path, regions):
     total, kids = _tiny_bands()
     wide = np.hstack([total, np.full((UTM_SHAPE[0], 20), 500.0)])
     transform = from_origin(*UTM_ORIGIN, 100.0, 100.0)
-    path_small = _write_raster(tmp_path / "small.tif", [total], transform, "EPSG:32649")
-    path_wide = _write_raster(tmp_path / "wide.tif", [wide], transform, "EPSG:32649")
+    path_small = write_raster(tmp_path / "small.tif", [total], transform, "EPSG:32649")
+    path_wide = write_raster(tmp_path / "wide.tif", [wide], transform, "EPSG:32649")
     small = _quiet(population_from_raster, path_small, regions)
     big = _quiet(population_from_raster, path_wide, regions)
     assert big.total == pytest.approx(small.total, rel=1e-12)
@@ -182,7 +171,7 @@ def test_raster_in_wgs84_is_reprojected(tmp_path, regions):
     values[rng.random(shape) < 0.1] = NODATA
     values[rng.random(shape) < 0.1] = 0.0
     transform = from_origin(lon0, lat1, step, step)
-    path = _write_raster(tmp_path / "pop_wgs84.tif", [values], transform, "EPSG:4326")
+    path = write_raster(tmp_path / "pop_wgs84.tif", [values], transform, "EPSG:4326")
     grid = _quiet(population_from_raster, path, regions)
 
     # independent: pixel centres in degrees, projected with pyproj, tested with shapely
@@ -205,7 +194,7 @@ def test_raster_in_wgs84_is_reprojected(tmp_path, regions):
 def test_negative_pixels_are_an_error(tmp_path, regions):
     total, _ = _tiny_bands()
     total[5, 20] = -3.0
-    path = _write_raster(tmp_path / "neg.tif", [total],
+    path = write_raster(tmp_path / "neg.tif", [total],
                          from_origin(*UTM_ORIGIN, 100.0, 100.0), "EPSG:32649")
     with pytest.raises(DataError, match=r"neg\.tif.*1 pixel\(s\) have negative population"):
         _quiet(population_from_raster, path, regions)
@@ -213,7 +202,7 @@ def test_negative_pixels_are_an_error(tmp_path, regions):
 
 def test_raster_without_crs_is_an_error(tmp_path, regions):
     total, _ = _tiny_bands()
-    path = _write_raster(tmp_path / "nocrs.tif", [total],
+    path = write_raster(tmp_path / "nocrs.tif", [total],
                          from_origin(*UTM_ORIGIN, 100.0, 100.0), None)
     with rasterio.open(path) as src:
         assert src.crs is None
@@ -226,7 +215,7 @@ def test_raster_without_crs_is_an_error(tmp_path, regions):
 
 def test_missing_band_is_an_error(tmp_path, regions):
     total, _ = _tiny_bands()
-    path = _write_raster(tmp_path / "one.tif", [total],
+    path = write_raster(tmp_path / "one.tif", [total],
                          from_origin(*UTM_ORIGIN, 100.0, 100.0), "EPSG:32649")
     with pytest.raises(DataError, match="band 2 requested"):
         _quiet(population_from_raster, path, regions, subgroups={"kids": RasterSubgroup(band=2)})

@@ -204,7 +204,7 @@ def _expected(step: _Step, kind: str, ctx: dict[str, Any], msg: str) -> str:
         "greater_than_equal": f"{noun} >= {bound:g}" if bound is not None else noun,
         "less_than": f"{noun} less than {bound:g}" if bound is not None else noun,
         "less_than_equal": f"{noun} <= {bound:g}" if bound is not None else noun,
-        "float_type": "a number", "finite_number": "a number", "int_type": "an integer",
+        "float_type": "a number", "finite_number": "a finite number", "int_type": "an integer",
         "bool_type": "true or false", "string_type": "a non-empty string",
         "string_pattern_mismatch": "a non-empty string", "string_too_short": "a non-empty string",
         "path_type": "a path", "too_short": "a non-empty list",

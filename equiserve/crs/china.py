@@ -36,6 +36,7 @@ __all__ = [
     "from_wgs84_geometries",
     "gcj02_from_bd09",
     "gcj02_from_wgs84",
+    "in_china",
     "special_crs_name",
     "to_wgs84_geometries",
     "wgs84_from_bd09",
@@ -98,6 +99,16 @@ def _out(lon: NDArray[np.float64], lat: NDArray[np.float64], scalar: bool) -> _P
     if scalar:
         return float(lon), float(lat)
     return lon, lat
+
+
+def in_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
+    """True where (lon, lat) lies inside the rough bounding box where GCJ-02 (and so
+    BD-09) applies.
+
+    >>> in_china([113.55, 2.35], [22.27, 48.85]).tolist()
+    [True, False]
+    """
+    return _in_china(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
 
 
 def _in_china(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.bool_]:

@@ -18,6 +18,7 @@ import shapely
 
 from equiserve.config import LayerConfig, Standard
 from equiserve.errors import DataError
+from equiserve.inputs.datum import reads_lonlat
 from equiserve.inputs.regions import Regions
 from equiserve.io.vector import osm_tagged_nodes, read_vector
 from equiserve.notes import Notes
@@ -58,6 +59,9 @@ class FacilityLayer:
     access_y: np.ndarray
     access_facility: np.ndarray
     has_capacity: bool = False
+    #: Whether the source's numbers were read as WGS84 longitude/latitude as declared
+    #: (then :mod:`equiserve.inputs.datum` checks that they are not GCJ-02 or BD-09).
+    declared_lonlat: bool = False
 
     def __len__(self) -> int:
         return len(self.facilities)
@@ -82,6 +86,7 @@ def load_facility_layer(cfg: LayerConfig, regions: Regions,
     spec = cfg.source
     key = f"layers.{cfg.name}"
     gdf = read_vector(spec, notes)
+    lonlat = reads_lonlat(spec, gdf.crs)
     where = f"[{key}] {spec.path.name}"
     if gdf.empty:
         extra = f" after filter {spec.filter!r}" if spec.filter else ""
@@ -143,7 +148,7 @@ def load_facility_layer(cfg: LayerConfig, regions: Regions,
     }, geometry=loc, crs=regions.crs)
     return FacilityLayer(name=cfg.name, kind=cfg.kind, standard=cfg.standard, serves=cfg.serves,
                          facilities=facilities, access_x=ax, access_y=ay, access_facility=af,
-                         has_capacity=cfg.capacity_field is not None)
+                         has_capacity=cfg.capacity_field is not None, declared_lonlat=lonlat)
 
 
 def _access_points(gdf: gpd.GeoDataFrame, cfg: LayerConfig, notes: Notes

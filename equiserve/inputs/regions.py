@@ -18,6 +18,7 @@ import shapely
 from equiserve.config import RegionsConfig, SplitSpec
 from equiserve.crs import utm_crs_for
 from equiserve.errors import DataError
+from equiserve.inputs.datum import reads_lonlat
 from equiserve.io.vector import WGS84, read_vector
 from equiserve.notes import Notes
 
@@ -34,6 +35,9 @@ class Regions:
     """
 
     gdf: gpd.GeoDataFrame
+    #: Whether the source's numbers were read as WGS84 longitude/latitude as declared
+    #: (then :mod:`equiserve.inputs.datum` checks that they are not GCJ-02 or BD-09).
+    declared_lonlat: bool = False
 
     @property
     def names(self) -> np.ndarray:
@@ -95,6 +99,7 @@ def load_regions(cfg: RegionsConfig, crs: pyproj.CRS | None = None,
     """
     notes = Notes() if notes is None else notes
     gdf = read_vector(cfg.source, notes)
+    lonlat = reads_lonlat(cfg.source, gdf.crs)
     where = f"[regions] {cfg.source.path.name}"
     if gdf.empty:
         raise DataError(f"{where}: no region polygons (after filter); check source and filter")
@@ -146,7 +151,7 @@ def load_regions(cfg: RegionsConfig, crs: pyproj.CRS | None = None,
     if overlap > 1e-4 * area:
         notes.warn("regions", f"region polygons overlap by {overlap / 1e6:,.2f} km²; points in "
                    "an overlap are counted in the first region only")
-    return Regions(gdf)
+    return Regions(gdf, declared_lonlat=lonlat)
 
 
 def _split_far_parts(gdf: gpd.GeoDataFrame, spec: SplitSpec, notes: Notes) -> gpd.GeoDataFrame:

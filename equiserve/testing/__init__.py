@@ -126,6 +126,19 @@ standard = {clinic_std}
 {network}"""
 
 
+def write_raster(path: str | os.PathLike[str], bands: list[np.ndarray], transform: Any,
+                 crs: Any, nodata: float | None = -9999.0, dtype: str = "float32") -> Path:
+    """Write ``bands`` (2-D arrays of one shape) as a GeoTIFF, e.g. a population raster."""
+    import rasterio
+
+    h, w = bands[0].shape
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=len(bands),
+                       dtype=dtype, crs=crs, transform=transform, nodata=nodata) as dst:
+        for i, b in enumerate(bands, start=1):
+            dst.write(np.asarray(b).astype(dtype), i)
+    return Path(path)
+
+
 def tiny_streets_osm(ferry: bool = True) -> str:
     """OSM XML of the tiny study's streets (WGS84): a 200 m grid on Core, one road along
     Farms joined to Core by a bridge, a small grid on Isle and, if ``ferry``, a ferry from

@@ -23,6 +23,7 @@ from equiserve.config import (
     VectorPopulation,
 )
 from equiserve.errors import DataError
+from equiserve.inputs.population.checks import HasData, check_population
 from equiserve.inputs.population.grid import PopulationGrid
 from equiserve.inputs.regions import Regions
 from equiserve.io.vector import apply_filter, read_vector
@@ -30,6 +31,8 @@ from equiserve.notes import Notes
 
 #: A weighting function for census spreading: cell shapes -> weight per cell.
 Weights = Callable[[gpd.GeoSeries], np.ndarray]
+#: Mean radius of the Earth (m), for the area of a pixel of a geographic raster.
+EARTH_RADIUS_M = 6_371_008.8
 
 
 def load_population(cfg: PopulationConfig, regions: Regions,
@@ -115,12 +118,17 @@ def population_from_raster(path: str | Path, regions: Regions, band: int = 1,
             return np.ma.masked_invalid(arr)
 
         total = read(band)
+        nodata = src.nodata
         sub_arrays = {name: read(spec.band or 1, spec.path)
                       for name, spec in (subgroups or {}).items()}
 
     valid = ~np.ma.getmaskarray(total)
     values = total.filled(0.0)
     n_nodata = int((~valid).sum())
+    if not valid.any():
+        raise DataError(f"{where}: every pixel over the regions is nodata (nodata value "
+                        f"{nodata}); check the band, the nodata value and that the raster "
+                        "covers the study area")
     if n_nodata:
         notes.info("population", f"{n_nodata:,} nodata pixel(s) in {path.name} ignored")
     negative = valid & (values < 0)
@@ -136,6 +144,18 @@ def population_from_raster(path: str | Path, regions: Regions, band: int = 1,
     pop = values[rows, cols]
     subs = {k: np.asarray(arr.filled(0.0)[rows, cols]) for k, arr in sub_arrays.items()}
     cell_area = abs(a * e - b * d) if src_crs.is_projected else None
+    # a pixel of a geographic raster shrinks with the cosine of its latitude
+    areas = cell_area if cell_area is not None else (
+        abs(a * e - b * d) * (np.pi / 180 * EARTH_RADIUS_M) ** 2 * np.cos(np.radians(sy)))
+    to_src = pyproj.Transformer.from_crs(regions.crs, src_crs, always_xy=True)
+
+    def has_data(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        col, row = ~transform * to_src.transform(px, py)
+        col, row = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
+        ok = (row >= 0) & (row < valid.shape[0]) & (col >= 0) & (col < valid.shape[1])
+        out = np.zeros(len(px), dtype=bool)
+        out[ok] = valid[row[ok], col[ok]]
+        return out
 
     def make_geometry() -> np.ndarray:
         corners_c = np.stack([cols, cols + 1, cols + 1, cols, cols], axis=1)
@@ -145,7 +165,7 @@ def population_from_raster(path: str | Path, regions: Regions, band: int = 1,
         return shapely.polygons(np.stack([px, py], axis=-1))
 
     return _finish(x, y, pop, subs, regions, "raster", float(values[valid].sum()), notes,
-                   cell_area, make_geometry)
+                   cell_area, make_geometry, where=where, areas=areas, has_data=has_data)
 
 
 # ---------------------------------------------------------------------------------------
@@ -193,9 +213,19 @@ def population_from_vector(gdf: gpd.GeoDataFrame, count_field: str, regions: Reg
     keep = pop > 0
     kind = "points" if is_point.all() else "polygons"
     polys = np.asarray(geoms)[keep]
+    has_data = None
+    if kind == "polygons":  # every polygon is data, with people or none
+        tree = shapely.STRtree(np.asarray(geoms)[~is_point])
+
+        def has_data(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            hit = np.zeros(len(x), dtype=bool)
+            hit[tree.query(shapely.points(x, y), predicate="intersects")[0]] = True
+            return hit
+
     return _finish(shapely.get_x(pts)[keep], shapely.get_y(pts)[keep], pop[keep],
                    {k: v[keep] for k, v in subs.items()}, regions, kind, float(pop.sum()),
-                   notes, None, None if kind == "points" else (lambda: polys))
+                   notes, None, None if kind == "points" else (lambda: polys), where=where,
+                   areas=None if kind == "points" else shapely.area(polys), has_data=has_data)
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,7 +235,8 @@ def population_from_vector(gdf: gpd.GeoDataFrame, count_field: str, regions: Reg
 def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: float = 100.0,
                            subgroup_totals: Mapping[str, np.ndarray] | None = None,
                            weights: Weights | None = None,
-                           notes: Notes | None = None) -> PopulationGrid:
+                           notes: Notes | None = None,
+                           where: str = "[population] census totals") -> PopulationGrid:
     """Spread a total per region over a regular grid clipped to the region's land.
 
     Each region is cut into the squares of a grid aligned to multiples of ``cell_size_m``
@@ -298,6 +329,7 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
     how = "land area (uniform density)" if weights is None else "the given weights"
     notes.info("population", f"census totals spread over {len(grid):,} cells of {s:g} m "
                f"in proportion to {how}")
+    check_population(grid, regions, notes, where, shapely.area(geoms_kept))
     return grid
 
 
@@ -401,7 +433,7 @@ def _census_from_config(cfg: CensusPopulation, regions: Regions, notes: Notes
                    f"{cfg.weights.sigma_m:,.0f} m, floor {cfg.weights.floor:g}): a proxy for "
                    "a population grid")
     return population_from_census(regions, totals, cfg.cell_size_m, sub_totals,
-                                  weights=weights, notes=notes)
+                                  weights=weights, notes=notes, where=where)
 
 
 def settlement_weights(points_xy: np.ndarray, sigma_m: float, floor: float = 0.02) -> Weights:
@@ -439,9 +471,12 @@ def settlement_weights(points_xy: np.ndarray, sigma_m: float, floor: float = 0.0
 
 def _finish(x: np.ndarray, y: np.ndarray, pop: np.ndarray, subs: dict[str, np.ndarray],
             regions: Regions, kind: str, source_total: float, notes: Notes,
-            cell_area: float | None, make_geometry: Callable[[], np.ndarray] | None
+            cell_area: float | None, make_geometry: Callable[[], np.ndarray] | None,
+            where: str, areas: np.ndarray | float | None, has_data: HasData | None
             ) -> PopulationGrid:
-    """Assign cells to regions, drop those outside every region and note what was lost."""
+    """Assign cells to regions, drop those outside every region and note what was lost;
+    then :func:`~equiserve.inputs.population.checks.check_population` (``areas`` of the
+    cells in m², ``has_data`` where the source has data)."""
     region = regions.locate(x, y)
     grid = PopulationGrid(x=np.asarray(x, float), y=np.asarray(y, float),
                           population=np.asarray(pop, float), region=region, crs=regions.crs,
@@ -454,4 +489,7 @@ def _finish(x: np.ndarray, y: np.ndarray, pop: np.ndarray, subs: dict[str, np.nd
                    f"({outside:,.0f} people) lie outside every region and are left out")
     grid = grid.subset(inside)
     grid.outside_population = outside
+    if isinstance(areas, np.ndarray):
+        areas = areas[inside]
+    check_population(grid, regions, notes, where, areas, has_data)
     return grid
