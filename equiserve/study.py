@@ -113,23 +113,15 @@ class Study:
         """Warn of a facility layer or regions declared WGS84 whose numbers read better as
         GCJ-02 or BD-09 (:mod:`equiserve.inputs.datum`), against the street network (or,
         without one, the regions) and OpenStreetMap's points."""
-        net = self.networks.get("walk") or next(iter(self.networks.values()), None)
-        segments = None
-        if net is not None:
-            road = ~net.is_ferry
-            u, v = net.u[road], net.v[road]
-            segments = shapely.linestrings(np.stack(
-                [np.column_stack([net.x[u], net.y[u]]), np.column_stack([net.x[v], net.y[v]])],
-                axis=1))
         for name, layer in self.layers.items():
             if layer.declared_lonlat:
                 pts = layer.facilities.geometry.values
-                msg = check_points(f"layers.{name}", shapely.get_x(pts), shapely.get_y(pts),
-                                   self.crs, segments,
-                                   None if self.regions.declared_lonlat else self.land)
+                msg = self.misread_datum(f"layers.{name}", shapely.get_x(pts),
+                                         shapely.get_y(pts))
                 if msg:
                     self.notes.warn(f"layers.{name}", msg)
         if self.regions.declared_lonlat:
+            net = self._datum_network
             osm = [lay.facilities.geometry.values for n, lay in self.layers.items()
                    if not lay.declared_lonlat and self.config.layers[n].source.osm_tags]
             ref_x = [net.x] if net is not None else []
@@ -140,6 +132,31 @@ class Study:
                                                 np.empty(0)]), self.crs)
             if msg:
                 self.notes.warn("regions", msg)
+
+    def misread_datum(self, key: str, x: np.ndarray, y: np.ndarray,
+                      fix: str = 'set crs = "{datum}" in [{key}]') -> str | None:
+        """The warning for points (working CRS) read from lon/lat declared WGS84 that lie
+        where GCJ-02 or BD-09 numbers would: scored against the street network, or without
+        one against the regions (:func:`equiserve.inputs.datum.check_points`); None if
+        they read best as declared."""
+        return check_points(key, x, y, self.crs, self._street_segments,
+                            None if self.regions.declared_lonlat else self.land, fix)
+
+    @property
+    def _datum_network(self) -> Network | None:
+        return self.networks.get("walk") or next(iter(self.networks.values()), None)
+
+    @cached_property
+    def _street_segments(self) -> np.ndarray | None:
+        """The (non-ferry) segments of the walk network, else of any, as LineStrings."""
+        net = self._datum_network
+        if net is None:
+            return None
+        road = ~net.is_ferry
+        u, v = net.u[road], net.v[road]
+        return shapely.linestrings(np.stack(
+            [np.column_stack([net.x[u], net.y[u]]), np.column_stack([net.x[v], net.y[v]])],
+            axis=1))
 
     @property
     def attach_nearest(self) -> bool:

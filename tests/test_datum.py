@@ -189,3 +189,19 @@ def test_outside_china_nothing_is_compared():
 
     shifts = datum_shifts(np.array([2.35, 2.36]), np.array([48.85, 48.86]), "EPSG:32631")
     assert all(np.allclose(s, 0) for s in shifts.values())
+
+
+def test_candidate_sites_in_gcj02_are_named(tmp_path, zhuhai_data, stops):
+    path = _study(tmp_path, zhuhai_data, "zhuhai_districts_amap_wgs84.geojson",
+                  stops["wgs84"].as_posix(), "map.osm")
+    args = ["sites", str(path), "--layer", "bus_stops", "--count", "2", "--offline"]
+    result = CliRunner().invoke(app, [*args, "--candidates", str(stops["gcj02"]),
+                                      "--out", str(tmp_path / "gcj")])
+    assert result.exit_code == 0, result.output
+    assert ("note: candidates: the coordinates look like GCJ-02 numbers" in result.output
+            and "run again with --candidates-crs GCJ-02" in result.output)
+    result = CliRunner().invoke(app, [*args, "--candidates", str(stops["gcj02"]),
+                                      "--candidates-crs", "GCJ-02",
+                                      "--out", str(tmp_path / "ok")])
+    assert result.exit_code == 0, result.output
+    assert "look like" not in result.output

@@ -153,16 +153,18 @@ def misread_datum(shifts: dict[ChinaDatum, np.ndarray], score: Score, min_gain: 
     return best
 
 
-def misread_message(found: Misread, key: str, what: str, unit: str) -> str:
-    """The warning for a misread layer: what was compared, the figures and the fix."""
+def misread_message(found: Misread, key: str, what: str, unit: str,
+                    fix: str = 'set crs = "{datum}" in [{key}]') -> str:
+    """The warning for a misread layer: what was compared, the figures and the fix
+    (``fix`` with ``{datum}`` and ``{key}`` filled in)."""
     fmt = (lambda v: f"{100 * v:.2f} %") if unit == "%" else (lambda v: f"{v:,.0f} m")
     return (f"the coordinates look like {found.datum} numbers (Chinese web maps) declared "
             f"as WGS84: {what} is {fmt(found.corrected)} read as {found.datum} but "
             f"{fmt(found.declared)} as declared (and at best {fmt(found.control)} when "
             f"moved as far in another direction); as declared every point is about "
             f"{found.shift_m:,.0f} m {_opposite(found.bearing)} of where {found.datum} "
-            f"puts it. If the file came from Amap, Tencent or Baidu, set crs = "
-            f"\"{found.datum}\" in [{key}]")
+            f"puts it. If the file came from Amap, Tencent or Baidu, "
+            + fix.format(datum=found.datum, key=key))
 
 
 def _opposite(bearing: str) -> str:
@@ -234,11 +236,13 @@ def _sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_points(key: str, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS,
-                 segments: np.ndarray | None, land: object | None) -> str | None:
+                 segments: np.ndarray | None, land: object | None,
+                 fix: str = 'set crs = "{datum}" in [{key}]') -> str | None:
     """The warning for points declared WGS84 that read better as GCJ-02 or BD-09, or None.
 
     Scored by the median distance to ``segments`` (street segments in ``crs``), or, with
-    no network, by the share of points outside ``land`` (the regions).
+    no network, by the share of points outside ``land`` (the regions). ``fix`` is what the
+    warning tells the user to set (see :func:`misread_message`).
     """
     x, y = _sample(np.asarray(x, float), np.asarray(y, float))
     if len(x) < MIN_POINTS:
@@ -253,7 +257,7 @@ def check_points(key: str, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS,
         what, unit = "the share of its points outside every region", "%"
     else:
         return None
-    return None if found is None else misread_message(found, key, what, unit)
+    return None if found is None else misread_message(found, key, what, unit, fix)
 
 
 def check_regions(land: object, ref_x: np.ndarray, ref_y: np.ndarray, crs: pyproj.CRS

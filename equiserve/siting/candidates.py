@@ -19,6 +19,7 @@ import shapely
 from equiserve.config import SourceSpec
 from equiserve.crs import parse_crs
 from equiserve.errors import DataError
+from equiserve.inputs.datum import reads_lonlat
 from equiserve.io.vector import read_vector
 from equiserve.notes import Notes
 
@@ -92,6 +93,7 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
                       crs=parse_crs(crs, "--candidates-crs") if crs else None)
     notes = Notes()
     gdf = read_vector(spec, notes)
+    lonlat = reads_lonlat(spec, gdf.crs)
     where = f"candidates {path.name}"
     if gdf.empty:
         raise DataError(f"{where}: the file has no features")
@@ -110,6 +112,11 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
         raise DataError(f"{where}: candidate ids in field {id_field!r} must be unique; "
                         f"repeated: {', '.join(dup[:10])}")
     names = gdf["name"].astype(str).tolist() if "name" in gdf.columns else list(ids)
+    if lonlat:
+        msg = study.misread_datum(where, shapely.get_x(points), shapely.get_y(points),
+                                  fix="run again with --candidates-crs {datum}")
+        if msg:
+            notes.warn("candidates", msg)
     cap = (pd.to_numeric(gdf[capacity_field], errors="coerce").to_numpy(float)
            if capacity_field else np.full(len(gdf), np.nan))
     return _finish(study, points, ids, names, cap, "file", where, notes)
