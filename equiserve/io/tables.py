@@ -4,7 +4,7 @@ Chinese or Western spreadsheet saves, any sheet.
 :func:`read_table` reads ``.csv``/``.txt``/``.tsv`` as UTF-8 (with or without a byte-order
 mark), else as GB18030, the superset of GBK that Chinese Excel exports are written in (a
 note says so); UTF-16 with a byte-order mark (Excel's "Unicode Text") is recognised. An
-``encoding`` forces one. ``.xlsx`` (openpyxl) and ``.xls`` (xlrd) workbooks are read from
+``encoding`` forces one. ``.xlsx`` (openpyxl) and ``.xls`` (python-calamine) workbooks are read from
 their first sheet, or the one ``sheet`` names (by name, or by number from 1). Every
 problem raises a DataError or ConfigError naming the file and the key.
 """
@@ -185,19 +185,20 @@ def _read_excel(path: Path, where: str, sheet: str | int | None, notes: Notes,
             notes.info(subject, f"{path.name} has {len(names)} sheets ({', '.join(names)}); "
                        f"read the first, {chosen!r}; choose another with sheet = \"...\"")
         try:
-            return book.parse(chosen)
+            return pd.read_excel(book, sheet_name=chosen)
         except Exception as exc:
             raise DataError(f"{where}: cannot read sheet {chosen!r} of {path.name}: {exc}"
                             ) from None
 
 
 def _open_workbook(path: Path, where: str) -> pd.ExcelFile:
-    engine = "xlrd" if path.suffix.lower() == ".xls" else "openpyxl"
+    engine, package = (("calamine", "python-calamine") if path.suffix.lower() == ".xls"
+                       else ("openpyxl", "openpyxl"))
     try:
         return pd.ExcelFile(path, engine=engine)
     except ImportError:
-        raise DataError(f"{where}: reading {path.name} needs the {engine} package; install "
-                        f"it (pip install {engine}) or save the workbook as .xlsx or CSV"
+        raise DataError(f"{where}: reading {path.name} needs the {package} package; install "
+                        f"it (pip install {package}) or save the workbook as .xlsx or CSV"
                         ) from None
     except Exception as exc:
         raise DataError(f"{where}: cannot open {path.name} as an Excel workbook: {exc}; "
