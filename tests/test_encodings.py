@@ -111,6 +111,19 @@ def test_encoding_and_sheet_only_where_they_apply(tiny_study):
     assert "encoding" in str(err.value) and "sheet" in str(err.value)
 
 
+def test_shapefile_attributes_in_gbk_without_cpg(tmp_path):
+    # a Shapefile from Chinese GIS software: GBK attributes and no .cpg saying so; GDAL
+    # reads them as Latin-1 unless told
+    g = gpd.GeoDataFrame({"name": NAMES_ZH[:2]}, crs=4326,
+                         geometry=gpd.points_from_xy([113.55, 113.30], [22.27, 22.21]))
+    g.to_file(tmp_path / "s.shp", encoding="gbk")
+    (tmp_path / "s.cpg").unlink(missing_ok=True)
+    spec = SourceSpec(path=tmp_path / "s.shp", key="layers.s")
+    assert read_vector(spec)["name"].tolist() != NAMES_ZH[:2]
+    got = read_vector(spec.model_copy(update={"encoding": "gbk"}))
+    assert got["name"].tolist() == NAMES_ZH[:2]
+
+
 def test_bom_csv_is_read_with_clean_headers(tiny_study):
     folder = tiny_study.parent
     _schools(folder).to_csv(folder / "schools.csv", index=False, encoding="utf-8-sig")
