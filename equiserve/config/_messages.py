@@ -88,11 +88,29 @@ def read_toml(path: str | os.PathLike[str], what: str) -> tuple[Path, dict[str, 
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise ConfigError(f"{what} not found: {path}")
+    text = toml_text(path)
     try:
-        with path.open("rb") as fh:
-            return path, tomllib.load(fh)
+        return path, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+
+
+def toml_text(path: Path) -> str:
+    """The text of a TOML file: UTF-8, a byte-order mark (Notepad's) dropped; any other
+    encoding is a :class:`ConfigError` saying how to save the file as UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{data[exc.start]:02x} at position {exc.start}"
+    try:
+        data.decode("gb18030")
+        looks, source = "; it looks like GBK/GB18030 (Chinese Windows' default)", "GB18030"
+    except UnicodeDecodeError:
+        looks, source = "", "<its encoding>"
+    raise ConfigError(f"{path} is not UTF-8 text ({where}){looks}; save it as UTF-8: in "
+                      "Notepad 'Save as…' with Encoding UTF-8, or `iconv -f "
+                      f"{source} -t UTF-8 {path.name} > {path.stem}-utf8{path.suffix}`")
 
 
 def validate(model: type[M], data: Any, context: dict[str, Any], origin: str) -> M:

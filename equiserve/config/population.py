@@ -8,9 +8,9 @@ type      keys                                 subgroups
 ========  ===================================  ==========================================
 raster    source, crs, band                    :class:`RasterSubgroup`: band and/or source
 vector    source and its keys, count_field     :class:`VectorSubgroup`: field
-census    table, key_field, region_key_field,  :class:`CensusSubgroup`: field or share
-          value_field, filter, cell_size_m,
-          weights
+census    table, encoding, sheet, key_field,   :class:`CensusSubgroup`: field or share
+          region_key_field, value_field,
+          filter, cell_size_m, weights
 ========  ===================================  ==========================================
 """
 
@@ -22,8 +22,8 @@ from pydantic import Field, model_validator
 
 from equiserve.config._messages import invalid, problem
 from equiserve.config._model import ConfigModel, exactly_one
-from equiserve.config.sources import SOURCE_KEYS, HasSource
-from equiserve.config.types import Band, FilePath, Positive, Share, Text
+from equiserve.config.sources import SOURCE_KEYS, HasSource, check_table_options
+from equiserve.config.types import Band, Encoding, FilePath, Positive, Share, Sheet, Text
 from equiserve.settings import CENSUS_CELL_M, SETTLEMENT_FLOOR, SETTLEMENT_SIGMA_M
 
 
@@ -111,11 +111,14 @@ class VectorPopulation(HasSource):
 
 
 class CensusPopulation(ConfigModel):
-    """Census totals per region (a CSV or Excel table), spread over cells of
-    ``cell_size_m`` by land area or by settlement ``weights``."""
+    """Census totals per region (a CSV/TXT/TSV or Excel table), spread over cells of
+    ``cell_size_m`` by land area or by settlement ``weights``. ``encoding`` and ``sheet``
+    read the table as in a source (:class:`~equiserve.config.sources.SourceSpec`)."""
 
     type: Literal["census"] = "census"
     table: FilePath
+    encoding: Encoding | None = None
+    sheet: Sheet | None = None
     key_field: Text
     region_key_field: Text
     value_field: Text
@@ -123,6 +126,11 @@ class CensusPopulation(ConfigModel):
     cell_size_m: Positive = CENSUS_CELL_M
     weights: SettlementWeights | None = None
     subgroups: dict[str, CensusSubgroup] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _table_options_apply(self) -> CensusPopulation:
+        check_table_options((self.table,), self.encoding, self.sheet, "[population]")
+        return self
 
 
 #: The population source, by ``type``.

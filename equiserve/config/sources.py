@@ -15,11 +15,14 @@ from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
 from equiserve.config._messages import invalid, problem
 from equiserve.config._model import ConfigModel, base_dir
-from equiserve.config.types import Crs, FilePath, Text, TupleOf
+from equiserve.config.types import Crs, Encoding, FilePath, Sheet, Text, TupleOf
 
 #: File names read as OpenStreetMap XML, which need ``osm_tags``.
 OSM_XML_SUFFIXES = (".osm", ".osm.bz2", ".xml")
-
+#: File names read as Excel workbooks, where ``sheet`` applies.
+WORKBOOK_SUFFIXES = (".xlsx", ".xls")
+#: File names whose text ``encoding`` applies to: delimited text and Shapefiles (.dbf).
+ENCODED_SUFFIXES = (".csv", ".txt", ".tsv", ".shp", ".dbf")
 
 
 def _not_false(value: Any) -> Any:
@@ -51,7 +54,15 @@ class SourceSpec(ConfigModel):
     crs : pyproj.CRS, "GCJ-02", "BD-09" or None
         Declared CRS of the coordinates in the file; overrides the file's own.
     x_field, y_field : str or None
-        Coordinate columns of a CSV file (autodetected when omitted).
+        Coordinate columns of a table of points (CSV, TXT, TSV, Excel; autodetected when
+        omitted: lon/lat, x/y, 经度/纬度...).
+    encoding : str or None
+        Text encoding of a CSV/TXT/TSV file or a Shapefile's attributes (e.g. ``"gb18030"``);
+        by default a table is read as UTF-8 (with or without a byte-order mark), else as
+        GB18030 (GBK), and a Shapefile as its .cpg says.
+    sheet : str, int or None
+        Sheet of an Excel workbook (.xlsx, .xls) by name, or by number from 1; by default
+        the first (a note names it when there are several).
     filter : str or None
         A pandas query string selecting rows.
     osm_tags : dict or None
@@ -70,6 +81,8 @@ class SourceSpec(ConfigModel):
     crs: Crs | None = None
     x_field: Text | None = None
     y_field: Text | None = None
+    encoding: Encoding | None = None
+    sheet: Sheet | None = None
     filter: Text | None = None
     osm_tags: OsmTags | None = None
     more_paths: TupleOf[Path] = ()
@@ -93,6 +106,25 @@ class SourceSpec(ConfigModel):
             raise problem(f"[{self.key}] reads an OSM file ({self.path.name}) but has no "
                           'osm_tags; add e.g. osm_tags = { amenity = ["school"] }')
         return self
+
+    @model_validator(mode="after")
+    def _table_options_apply(self) -> SourceSpec:
+        check_table_options(self.paths, self.encoding, self.sheet, f"[{self.key}]")
+        return self
+
+
+def check_table_options(paths: tuple[Path, ...], encoding: str | None,
+                        sheet: str | int | None, where: str) -> None:
+    """Raise a ``problem`` when ``encoding`` or ``sheet`` is given for a file it does not
+    apply to (``sheet`` to workbooks; ``encoding`` to delimited text and Shapefiles)."""
+    for path in paths:
+        name = path.name.lower()
+        if sheet is not None and not name.endswith(WORKBOOK_SUFFIXES):
+            raise problem(f"{where} sheet applies to Excel workbooks (.xlsx, .xls), not to "
+                          f"{path.name}; remove it")
+        if encoding is not None and not name.endswith(ENCODED_SUFFIXES):
+            raise problem(f"{where} encoding applies to CSV/TXT/TSV tables and Shapefiles, "
+                          f"not to {path.name} (its format fixes the encoding); remove it")
 
 
 #: Every key of a table that describes its source.

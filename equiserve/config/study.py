@@ -168,7 +168,8 @@ class RegionsConfig(HasSource):
     """The region polygons, the field naming each region and how regions map to groups:
     exactly one of ``group_field`` (a field of the layer) and ``group_map``."""
 
-    source_keys: ClassVar[frozenset[str]] = SOURCE_KEYS - {"x_field", "y_field", "osm_tags"}
+    source_keys: ClassVar[frozenset[str]] = SOURCE_KEYS - {"x_field", "y_field", "sheet",
+                                                             "osm_tags"}
     table: ClassVar[str] = "regions"
 
     name_field: Text

@@ -9,11 +9,12 @@ is never a number; an integer is a fine float), with NaN and infinity refused.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
 import pyproj
-from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationInfo
 
 from equiserve.config._messages import invalid
 from equiserve.config._model import base_dir
@@ -46,6 +47,9 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 #: A raster band: 1 for the first.
 Band = Annotated[int, Field(ge=1)]
+#: A workbook's sheet: its name, or its number counted from 1.
+Sheet = Annotated[Annotated[str, StringConstraints(pattern=r"\S")] | Annotated[int, Field(ge=1)],
+                  Field(description="a sheet's name, or its number counted from 1")]
 #: A fraction of a total.
 Share = Annotated[float, Field(ge=0, le=1, description="a fraction between 0 and 1")]
 
@@ -73,6 +77,21 @@ def _resolve(value: Any, info: ValidationInfo) -> Any:
         raise invalid("a non-empty string")
     path = Path(value).expanduser()
     return path if path.is_absolute() else (base_dir(info) / path).resolve()
+
+
+def _encoding(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise invalid('a text encoding, e.g. "utf-8", "gb18030" (GBK), "big5" or '
+                          '"cp1252"') from None
+    return value
+
+
+#: A text encoding Python knows (``"gb18030"``, ``"utf-8"``...).
+Encoding = Annotated[str, AfterValidator(_encoding), Field(description=(
+    'a text encoding, e.g. "utf-8", "gb18030" (GBK), "big5" or "cp1252"'))]
 
 
 #: A file: a path in a file is relative to the file's folder.

@@ -20,7 +20,7 @@ from equiserve.config import LayerConfig, Standard
 from equiserve.errors import DataError
 from equiserve.inputs.datum import reads_lonlat
 from equiserve.inputs.regions import Regions
-from equiserve.io.vector import osm_tagged_nodes, read_vector
+from equiserve.io.vector import osm_tagged_nodes, project, read_vector
 from equiserve.notes import Notes
 from equiserve.settings import ENTRANCE_TOLERANCE_M
 
@@ -97,7 +97,7 @@ def load_facility_layer(cfg: LayerConfig, regions: Regions,
         if fld is not None and fld not in gdf.columns:
             raise DataError(f"{where}: {opt} = {fld!r} is not a field; fields: "
                             + ", ".join(str(c) for c in gdf.columns if c != "geometry"))
-    gdf = gdf.to_crs(regions.crs).reset_index(drop=True)
+    gdf = project(gdf, regions.crs, spec).reset_index(drop=True)
     n = len(gdf)
 
     if cfg.id_field is not None:

@@ -19,7 +19,7 @@ from equiserve.config import RegionsConfig, SplitSpec
 from equiserve.crs import utm_crs_for
 from equiserve.errors import DataError
 from equiserve.inputs.datum import reads_lonlat
-from equiserve.io.vector import WGS84, read_vector
+from equiserve.io.vector import WGS84, project, read_vector
 from equiserve.notes import Notes
 
 
@@ -139,7 +139,8 @@ def load_regions(cfg: RegionsConfig, crs: pyproj.CRS | None = None,
     if crs is None:
         centre = gdf.to_crs(WGS84).union_all().envelope.centroid
         crs = utm_crs_for(centre.x, centre.y)
-    gdf = gdf.to_crs(crs).drop(columns=[c for c in ("region", "group") if c in gdf.columns])
+    gdf = project(gdf, crs, cfg.source)
+    gdf = gdf.drop(columns=[c for c in ("region", "group") if c in gdf.columns])
     gdf.insert(0, "region", names.to_numpy())
     gdf.insert(1, "group", groups.to_numpy())
     gdf = gdf.reset_index(drop=True)

@@ -1,8 +1,11 @@
-"""Read vector sources (GeoPackage, GeoJSON, Shapefile, GeoParquet, CSV, OSM XML).
+"""Read vector sources (GeoPackage, GeoJSON, Shapefile, GeoParquet, tables of points, OSM XML).
 
 :func:`read_vector` turns a :class:`~equiserve.config.SourceSpec` into a GeoDataFrame with
-a known CRS, GCJ-02 / BD-09 coordinates converted to WGS84, invalid polygons repaired and
-the configured filter applied. Every problem raises a DataError naming the file and key.
+a known CRS, GCJ-02 / BD-09 coordinates converted to WGS84, coordinates checked against
+their CRS (finite, within ±180/±90 in degrees), invalid polygons repaired and the
+configured filter applied. Tables of points (CSV/TXT/TSV, Excel) are read by
+:func:`~equiserve.io.tables.read_table`. Every problem raises a DataError naming the file
+and key.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import shapely
 from equiserve.config import SourceSpec
 from equiserve.crs import to_wgs84_geometries
 from equiserve.errors import ConfigError, DataError
+from equiserve.io.tables import TABLE_SUFFIXES, check_not_empty, read_table
 from equiserve.notes import Notes
 
 WGS84 = pyproj.CRS.from_epsg(4326)
@@ -53,9 +57,10 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
     if not path.exists():
         raise DataError(f"{where}: file not found: {path} (relative paths resolve against the "
                         "folder of the file that names them: study.toml or the plan)")
+    check_not_empty(path, where)
     name = path.name.lower()
-    if name.endswith((".csv", ".txt", ".tsv")):
-        gdf = _read_csv(spec)
+    if name.endswith(TABLE_SUFFIXES):
+        gdf = _read_points_table(spec, notes)
     elif name.endswith(_OSM_SUFFIXES):
         gdf = _read_osm(spec, notes)
     elif name.endswith((".parquet", ".geoparquet")):
@@ -64,6 +69,7 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
         gdf = _read_file(spec)
 
     gdf = _apply_crs(gdf, spec)
+    _check_coordinates(gdf, spec)
     gdf = _clean_geometries(gdf, spec, notes)
     if spec.filter:
         gdf = apply_filter(gdf, spec.filter, f"[{spec.key}] filter", path)
@@ -117,7 +123,8 @@ def _read_file(spec: SourceSpec) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+            options = {"encoding": spec.encoding} if spec.encoding else {}
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
     except Exception as exc:
         raise DataError(f"[{spec.key}] source: cannot read {path}: {exc}") from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
@@ -147,14 +154,13 @@ def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, .
                     f"{spec.path.name} (columns: {', '.join(columns)}); set {what} = \"...\"")
 
 
-def _read_csv(spec: SourceSpec) -> gpd.GeoDataFrame:
+def _read_points_table(spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
+    """Points from a table (CSV/TXT/TSV, Excel) with lon/lat or x/y columns."""
     path = spec.path
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        df = pd.read_csv(path, sep=sep, encoding="utf-8-sig")
-    except Exception as exc:
-        raise DataError(f"[{spec.key}] source: cannot read CSV {path}: {exc}") from None
+    df = read_table(path, where=f"[{spec.key}] source", encoding=spec.encoding,
+                    sheet=spec.sheet, notes=notes, subject=spec.key)
     cols = [str(c) for c in df.columns]
+    df.columns = pd.Index(cols)
     xcol = _pick_column(cols, spec.x_field, _X_NAMES, spec, "x_field")
     ycol = _pick_column(cols, spec.y_field, _Y_NAMES, spec, "y_field")
     x = pd.to_numeric(df[xcol], errors="coerce").to_numpy(float)
@@ -165,28 +171,83 @@ def _read_csv(spec: SourceSpec) -> gpd.GeoDataFrame:
         raise DataError(f"[{spec.key}] {path.name}: {bad.size} row(s) have missing or "
                         f"non-numeric coordinates in {xcol}/{ycol} (data rows {rows}, "
                         "counted from 1 after the header); fix or remove them")
-    crs = spec.crs
-    if crs is None:
-        if xcol.lower() in ("x",) or ycol.lower() in ("y",):
-            raise ConfigError(f"[{spec.key}] {path.name} has x/y columns but no crs; add "
-                              "crs = \"EPSG:....\" (or \"GCJ-02\"/\"BD-09\") to the layer")
-        crs = WGS84
-    geographic = isinstance(crs, str) or crs.is_geographic
-    if geographic and len(x):
-        x_ok = (np.abs(x) <= 180).all()
-        y_ok = (np.abs(y) <= 90).all()
-        if not (x_ok and y_ok):
-            swapped = (np.abs(y) <= 180).all() and (np.abs(x) <= 90).all()
-            hint = (f"; they look swapped (set x_field = \"{ycol}\" and y_field = \"{xcol}\", "
-                    "or fix the file)") if swapped else ""
-            raise DataError(f"[{spec.key}] {path.name}: coordinates outside the valid range "
-                            f"(longitude {xcol} must be within ±180, latitude {ycol} within "
-                            f"±90; found {xcol} {np.nanmin(x):g}..{np.nanmax(x):g}, "
-                            f"{ycol} {np.nanmin(y):g}..{np.nanmax(y):g}){hint}")
-    geom = gpd.points_from_xy(x, y)
-    out = gpd.GeoDataFrame(df, geometry=geom)
-    if not isinstance(crs, str):
-        out = out.set_crs(crs)
+    if spec.crs is None and (xcol.lower() == "x" or ycol.lower() == "y"):
+        raise ConfigError(f"[{spec.key}] {path.name} has x/y columns but no crs; add "
+                          "crs = \"EPSG:....\" (or \"GCJ-02\"/\"BD-09\") to the layer")
+    out = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(x, y), crs=WGS84)
+    out.attrs["xy_columns"] = (xcol, ycol)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# coordinates that fit their CRS
+
+
+def _declared(spec: SourceSpec, crs: object) -> str:
+    """How a source's CRS was given, for messages."""
+    if spec.crs is not None:
+        shown = spec.crs if isinstance(spec.crs, str) else spec.crs.to_string()
+        return f"declared crs = \"{shown}\""
+    if spec.path.name.lower().endswith(TABLE_SUFFIXES):
+        return "no crs (a table's lon/lat are read as WGS84)"
+    return f"the file's own CRS {pyproj.CRS(crs).to_string()}"
+
+
+def _check_coordinates(gdf: gpd.GeoDataFrame, spec: SourceSpec) -> None:
+    """Raise a DataError unless every coordinate is finite and, in degrees, within
+    ±180/±90: projected numbers under a geographic CRS, or a wrong declared CRS."""
+    if gdf.crs is None or gdf.empty:
+        return
+    xy = shapely.get_coordinates(gdf.geometry.values)
+    if not len(xy):
+        return
+    crs = pyproj.CRS(gdf.crs)
+    if crs.is_geographic:
+        _check_degrees(xy, gdf, spec)
+        return
+    lon, lat = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True).transform(
+        xy[:, 0], xy[:, 1])
+    if not (np.isfinite(lon) & np.isfinite(lat)).all():
+        raise DataError(f"[{spec.key}] source {spec.path.name}: coordinates are not finite "
+                        f"after transformation to WGS84 from {_declared(spec, crs)} "
+                        f"(found x {np.nanmin(xy[:, 0]):g}..{np.nanmax(xy[:, 0]):g}, "
+                        f"y {np.nanmin(xy[:, 1]):g}..{np.nanmax(xy[:, 1]):g}); is the crs "
+                        "right? Declare the CRS the numbers are in with crs = \"EPSG:....\"")
+
+
+def _check_degrees(xy: np.ndarray, gdf: gpd.GeoDataFrame, spec: SourceSpec) -> None:
+    x, y = xy[:, 0], xy[:, 1]
+    finite = np.isfinite(x) & np.isfinite(y)
+    if finite.all() and (np.abs(x) <= 180).all() and (np.abs(y) <= 90).all():
+        return
+    xcol, ycol = gdf.attrs.get("xy_columns", ("x", "y"))
+    swapped = finite.all() and (np.abs(y) <= 180).all() and (np.abs(x) <= 90).all()
+    if swapped:
+        hint = (f"; they look swapped (set x_field = \"{ycol}\" and y_field = \"{xcol}\", "
+                "or fix the file)" if "xy_columns" in gdf.attrs
+                else "; they look swapped (latitude first): fix the file")
+    elif np.nanmax(np.abs(xy)) > 1000:
+        hint = (f"; the numbers look projected (e.g. {x[0]:.6g}, {y[0]:.6g}): is the crs "
+                "right? Declare the CRS they are in, e.g. crs = \"EPSG:32649\" (UTM 49N)")
+    else:
+        hint = "; check the crs and the file"
+    raise DataError(f"[{spec.key}] {spec.path.name}: coordinates outside the valid range of "
+                    f"{_declared(spec, gdf.crs)} (longitude {xcol} must be within ±180, "
+                    f"latitude {ycol} within ±90; found {xcol} {np.nanmin(x):g}.."
+                    f"{np.nanmax(x):g}, {ycol} {np.nanmin(y):g}..{np.nanmax(y):g}){hint}")
+
+
+def project(gdf: gpd.GeoDataFrame, crs: pyproj.CRS, spec: SourceSpec) -> gpd.GeoDataFrame:
+    """``gdf`` (read from ``spec``) in ``crs``; a DataError when a coordinate is not finite
+    there (a point too far from the study for its projection, or a wrong declared CRS)."""
+    out = gdf.to_crs(crs)
+    xy = shapely.get_coordinates(out.geometry.values)
+    if not np.isfinite(xy).all():
+        bad = int((~np.isfinite(xy).all(axis=1)).sum())
+        raise DataError(f"[{spec.key}] source {spec.path.name}: {bad} coordinate(s) are not "
+                        f"finite in the study's CRS {pyproj.CRS(crs).to_string()} "
+                        f"({_declared(spec, gdf.crs)}); is the crs right, and do all "
+                        "features lie near the study area?")
     return out
 
 

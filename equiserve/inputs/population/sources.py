@@ -26,6 +26,7 @@ from equiserve.errors import DataError
 from equiserve.inputs.population.checks import HasData, check_population
 from equiserve.inputs.population.grid import PopulationGrid
 from equiserve.inputs.regions import Regions
+from equiserve.io.tables import read_table
 from equiserve.io.vector import apply_filter, read_vector
 from equiserve.notes import Notes
 
@@ -367,13 +368,8 @@ def _census_from_config(cfg: CensusPopulation, regions: Regions, notes: Notes
     where = f"[population] table {table.name}"
     if not table.exists():
         raise DataError(f"{where}: file not found: {table}")
-    try:
-        if table.suffix.lower() in (".xlsx", ".xls"):
-            df = pd.read_excel(table)
-        else:
-            df = pd.read_csv(table, encoding="utf-8-sig")
-    except Exception as exc:
-        raise DataError(f"{where}: cannot read: {exc}") from None
+    df = read_table(table, where="[population] table", encoding=cfg.encoding,
+                    sheet=cfg.sheet, notes=notes, subject="population")
     if cfg.filter:
         df = apply_filter(df, cfg.filter, "[population] filter", table)
     sub_fields = {k: s.field for k, s in cfg.subgroups.items() if s.field}
