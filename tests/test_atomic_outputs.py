@@ -123,6 +123,30 @@ def test_summary_csv_and_xlsx_never_mix(study, coverage, tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []
 
 
+def test_an_old_file_that_cannot_be_put_back_stays_in_the_named_backup(tmp_path,
+                                                                       monkeypatch):
+    """The one case a backup is kept: restoring an old file failed too. The error says
+    where it is; nothing is deleted."""
+    out = tmp_path / "o"
+    out.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (out / name).write_text("old " + name, encoding="utf-8")
+
+    def when(k, src, dst):
+        return k == 3 or (src.parent.name.startswith(".o.equiserve-backup-")
+                          and src.name == "a.csv")
+
+    fail_replace(monkeypatch, out, when)
+    with pytest.raises(DataError, match=r"could not be put back .*a\.csv.*: the old ones are "
+                                        r"in .*\.o\.equiserve-backup-"):
+        with atomic_output_dir(out) as tmp:
+            for name in ("a.csv", "b.csv"):
+                (tmp / name).write_text("new", encoding="utf-8")
+    (backup,) = [p for p in tmp_path.iterdir() if ".equiserve-backup-" in p.name]
+    assert (backup / "a.csv").read_text(encoding="utf-8") == "old a.csv"
+    assert (out / "b.csv").read_text(encoding="utf-8") == "old b.csv"
+
+
 def test_a_folder_where_a_file_goes_fails_before_anything_moves(study, coverage, tmp_path):
     out = tmp_path / "o"
     before = old_outputs(study, coverage, out)
@@ -412,6 +436,49 @@ def test_sigterm_ends_the_cli_cleanly(tmp_path):
     assert "Traceback" not in stderr
     assert snapshot(out) == {"summary.csv": b"old"}
     assert leftovers(out.parent) == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="no SIGTERM")
+def test_a_signal_during_the_move_waits_until_it_is_done(tmp_path, monkeypatch):
+    """SIGTERM while the files are moved in is held back: the move completes, then the
+    interrupt comes, with a note saying the outputs are complete."""
+    from equiserve.cli import install_signal_handlers
+
+    out, real = tmp_path / "o", os.replace
+
+    def replace(src, dst, **kw):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(src, dst, **kw)
+
+    previous = install_signal_handlers()
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            with atomic_output_dir(out) as tmp:
+                for name in ("a.csv", "b.csv"):
+                    (tmp / name).write_text("new", encoding="utf-8")
+                monkeypatch.setattr(os, "replace", replace)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert snapshot(out) == {"a.csv": b"new", "b.csv": b"new"}
+    assert any("holds this run's complete outputs" in n for n in info.value.__notes__)
+    assert leftovers(tmp_path) == []
+
+
+# -- errors of the operating system -------------------------------------------------------
+
+def test_the_cli_names_the_file_of_an_os_error(tiny_study, tmp_path, monkeypatch):
+    def load(*_a, **_k):
+        raise PermissionError(13, "Permission denied", "/data/schools.gpkg")
+
+    monkeypatch.setattr(Study, "load", load)
+    result = runner.invoke(app, ["report", str(tiny_study), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert lines == ["error: /data/schools.gpkg: permission denied: check the permissions "
+                     "of the file and its folder, or close it if another program (Excel) "
+                     "holds it open"]
+    assert leftovers(tmp_path) == []
 
 
 # -- CSV injection ------------------------------------------------------------------------

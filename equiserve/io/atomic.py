@@ -13,8 +13,8 @@ file, byte for byte, and a :class:`~equiserve.errors.DataError` names the file t
 not be replaced. Files in ``out`` that the run does not produce are never touched. The
 temporary and backup folders are removed in every case (the backup is kept only if an
 old file could not be put back, and the error then says where it is). Signals (SIGINT,
-SIGTERM, SIGHUP) are held back during the move, so an interrupt comes before it (the
-folder is left as it was) or after it (the outputs are complete).
+SIGTERM, SIGHUP) are held back during the move and its clean-up, so an interrupt comes
+before it (the folder is left as it was) or after it (the outputs are complete).
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from equiserve.errors import DataError
 from equiserve.settings import MIN_FREE_SPACE_MB
@@ -269,17 +271,33 @@ def output_lock(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
 
 # -- the all-or-nothing move ----------------------------------------------------------------
 
+def _deliver(signum: int, handler: Any) -> None:
+    """Deliver a signal held back to the handler it would have gone to."""
+    if callable(handler):
+        handler(signum, None)  # Python's SIGINT handler, the CLI's: raise KeyboardInterrupt
+    elif handler != signal.SIG_IGN:
+        signal.raise_signal(signum)  # the default action (or a handler not set in Python)
+
+
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold back interrupts (delivered when the block ends) where the platform can."""
-    if not hasattr(signal, "pthread_sigmask"):
+    """Hold back SIGINT, SIGTERM and SIGHUP until the block has ended, then deliver them.
+
+    Python runs signal handlers in the main thread only, so elsewhere nothing can
+    interrupt the block and nothing needs holding.
+    """
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda n, _f: caught.append(n)) for sig in _DEFERRED}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a held signal's handler runs here
+        for sig, handler in previous.items():  # None: a handler not set from Python
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(caught):
+            _deliver(signum, previous[signum])
 
 
 def _check_targets(out: Path, files: list[Path]) -> None:
@@ -328,13 +346,15 @@ class _Move:
             self.placed.append(rel)
 
     def undo(self) -> list[Path]:
-        """Move the new files out and the old ones back; the old files not restored."""
+        """Move the new files out and the old ones back; returns the files not put right
+        (an old file not restored, a new one that stayed)."""
+        lost = []
         for rel in reversed(self.placed):
             try:
                 os.replace(self.out / rel, self.tmp / rel)
             except OSError:
-                pass  # restoring the old file below replaces it anyway, where there is one
-        lost = []
+                if rel not in self.saved:  # else restoring the old file replaces it
+                    lost.append(rel)
         for rel in reversed(self.saved):
             try:
                 os.replace(self.backup / rel, self.out / rel)
@@ -356,18 +376,12 @@ def _move_in(tmp: Path, out: Path) -> None:
     move = _Move(tmp, out, backup, [], [], [])
     lost: list[Path] = []
     try:
-        with _signals_held():
-            try:
-                move.mkdirs(out)
-                move.run(files)
-            except BaseException as exc:
-                lost = move.undo()
-                if isinstance(exc, OSError):
-                    raise _move_error(exc, move, files, lost) from exc
-                raise
-    except KeyboardInterrupt as exc:  # held back during a move that succeeded
-        if len(move.placed) == len(files) and not lost:
-            exc.add_note(f"{MOVED_IN}: {out} holds this run's complete outputs")
+        move.mkdirs(out)
+        move.run(files)
+    except BaseException as exc:
+        lost = move.undo()
+        if isinstance(exc, OSError):
+            raise _move_error(exc, move, files, lost) from exc
         raise
     finally:
         if not lost:
@@ -379,8 +393,9 @@ def _move_error(exc: OSError, move: _Move, files: list[Path], lost: list[Path]) 
     target = next((move.out / f for f in files
                    if name in (move.out / f, move.tmp / f, move.backup / f)), name)
     fix = _FIXES.get(exc.errno or 0) or (exc.strerror or str(exc))
-    kept = (f"; {len(lost)} old file(s) could not be put back: they are in {move.backup}"
-            if lost else "; the output folder was left as it was")
+    kept = (f"; {len(lost)} file(s) could not be put back ({', '.join(map(str, lost))}): "
+            f"the old ones are in {move.backup}" if lost
+            else "; the output folder was left as it was")
     return DataError(f"could not replace {target}: {fix}{kept}")
 
 
@@ -411,6 +426,17 @@ def atomic_output_dir(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
         except OSError as exc:
             raise DataError(f"could not write the outputs: {os_error_message(exc)}; the "
                             f"output folder {out} was left as it was") from exc
-        _move_in(tmp, out)
+        moved = False
+        try:
+            with _signals_held():  # the move and its clean-up are one step
+                try:
+                    _move_in(tmp, out)
+                    moved = True
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+        except KeyboardInterrupt as exc:  # held back during a move that succeeded
+            if moved:
+                exc.add_note(f"{MOVED_IN}: {out} holds this run's complete outputs")
+            raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
