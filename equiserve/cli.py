@@ -1,17 +1,22 @@
 """The ``equiserve`` command: a thin layer over :mod:`equiserve.study`.
 
 Bad input ends with a one-line cause on stderr and exit code 2 (1 for unexpected errors);
-``--debug`` shows the full traceback instead.
+``--debug`` shows the full traceback instead. SIGINT, SIGTERM and SIGHUP end a run as
+Ctrl-C does: the temporary folder, the backup and the lock are removed, the output folder
+is left as it was, and the exit code is 128 + the signal's number (130, 143, 129).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -65,9 +70,45 @@ def _basemap(cfg: StudyConfig, tiles: str | None, tiles_crs: str | None,
     return None if offline else base  # a bad setting is an error even when offline
 
 
+class Interrupted(KeyboardInterrupt):
+    """A run ended by a signal (SIGTERM, SIGHUP), raised where the run is, like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> dict[int, Any]:
+    """Make SIGTERM and SIGHUP (where the platform has them) raise :class:`Interrupted`,
+    so that every ``finally`` cleans up as on Ctrl-C. Returns the handlers replaced (none
+    outside the main thread, where Python cannot set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    sigs = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    return {sig: signal.signal(sig, _interrupt) for sig in sigs}
+
+
+def _print_interrupt(exc: KeyboardInterrupt) -> int:
+    """One line for an interrupt; returns the exit code, 128 + the signal's number."""
+    from equiserve.io.atomic import MOVED_IN
+
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    moved = [n for n in getattr(exc, "__notes__", []) if n.startswith(MOVED_IN)]
+    state = moved[0] if moved else "the output folder was left as it was"
+    console.print(f"[bold red]interrupted[/] ({signal.Signals(signum).name}): {escape(state)}",
+                  highlight=False, soft_wrap=True)
+    return 128 + signum
+
+
 @contextmanager
 def _handled(debug: bool) -> Iterator[None]:
-    """Turn errors into one line on stderr and a non-zero exit code."""
+    """Turn errors into one line on stderr and a non-zero exit code; signals into an
+    interrupt that cleans up."""
+    previous = install_signal_handlers()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataQualityWarning)  # printed from the notes
@@ -77,8 +118,20 @@ def _handled(debug: bool) -> Iterator[None]:
             raise
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    except (KeyboardInterrupt, typer.Exit):
+    except KeyboardInterrupt as exc:
+        if debug:
+            raise
+        raise typer.Exit(_print_interrupt(exc)) from None
+    except typer.Exit:
         raise
+    except OSError as exc:  # a file the run reads or writes: its path and the fix
+        from equiserve.io.atomic import os_error_message
+
+        if debug:
+            raise
+        console.print(f"[bold red]error:[/] {escape(os_error_message(exc))}", highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(2) from None
     except Exception as exc:
         if debug:
             raise
@@ -86,6 +139,20 @@ def _handled(debug: bool) -> Iterator[None]:
                       "(run again with --debug for the traceback)", highlight=False,
                       soft_wrap=True)
         raise typer.Exit(1) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def _writing_into(out: Path) -> Iterator[None]:
+    """Check ``out`` before the computation (a file in its place, not writable, a full
+    disk fail at once), then hold its lock through the computation and the write."""
+    from equiserve.io.atomic import check_output_dir, output_lock
+
+    check_output_dir(out)
+    with output_lock(out):
+        yield
 
 
 @contextmanager
@@ -118,7 +185,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
     cfg = load_config(config)
     basemap = _basemap(cfg, tiles, tiles_crs, offline)
     t0 = time.perf_counter()
-    with _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
+    with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
         study = Study.load(cfg, step)
         result = study.coverage(step)
         step("equity scorecard")
@@ -185,7 +252,7 @@ def demo(
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
     from equiserve.datasets.demo import write_demo_inputs
 
-    with _handled(debug):
+    with _handled(debug), _writing_into(out):
         inputs = Path(out).expanduser().resolve() / "inputs"
         console.print(f"generating the synthetic demo study in {inputs}", highlight=False)
         config = write_demo_inputs(inputs, seed=seed)
@@ -242,7 +309,7 @@ def sites(
     with _handled(debug):
         cfg = load_config(config)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
-        with _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
+        with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
             study = Study.load(cfg, step)
             result = study.coverage(step)
             step("equity scorecard")
@@ -301,7 +368,7 @@ def scenario(
         sc = load_scenario(plan)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
         t0 = time.perf_counter()
-        with _progress(_n_steps(cfg, 3, 3 + WRITE_STEPS)) as step:
+        with _writing_into(out), _progress(_n_steps(cfg, 3, 3 + WRITE_STEPS)) as step:
             study = Study.load(cfg, step)
             res = run_scenario(study, sc, step)
             paths = write(study, res, out_dir=out, prefix="scenario_", basemap=basemap,

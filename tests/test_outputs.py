@@ -26,12 +26,8 @@ EVIL = "<script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> Study:
-    from equiserve.testing import write_tiny_study
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataQualityWarning)
-        return Study.load(write_tiny_study(tmp_path_factory.mktemp("outputs") / "in"))
+def study(tiny_loaded) -> Study:
+    return tiny_loaded
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Input and output: reading vector sources and writing outputs atomically."""
 
-from equiserve.io.atomic import atomic_output_dir
+from equiserve.io.atomic import atomic_output_dir, check_output_dir, output_lock
 from equiserve.io.vector import read_vector
 
-__all__ = ["atomic_output_dir", "read_vector"]
+__all__ = ["atomic_output_dir", "check_output_dir", "output_lock", "read_vector"]

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 NOTES_FILE = "data_quality.csv"
 NOTES_SHEET = "data_quality"
+#: A text cell starting with one of these is read by spreadsheets as a formula (OWASP's
+#: CSV injection list): such cells get a leading ``'``.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -72,8 +75,38 @@ def sheet(t: OutputTable) -> pd.DataFrame:
     return pd.DataFrame(t.frame.drop(columns="geometry")) if "geometry" in t.frame else t.frame
 
 
+def _quoted(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cannot run as a spreadsheet formula.
+
+    A string cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    (a facility named ``=HYPERLINK("http://x","y")``) gets a leading ``'``, as OWASP's
+    CSV-injection guidance says; spreadsheets then show it as text. Only text columns
+    (object, string, categorical) are read: numbers, a negative one too, stay as they are.
+    The workbooks need none of this: they store every string as text (``outputs.excel``).
+
+    >>> safe_text(pd.DataFrame({"name": ["=1+1", "-ok", "ok"], "d": [-1.5, 2, 3]}))
+        name    d
+    0  '=1+1 -1.5
+    1   '-ok  2.0
+    2     ok  3.0
+    """
+    out = frame.copy()
+    for j in range(frame.shape[1]):
+        s = frame.iloc[:, j]
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype | pd.CategoricalDtype):
+            out.isetitem(j, s.astype(object).map(_quoted))
+    return out
+
+
 def write_csv(t: OutputTable, path: Path) -> None:
-    t.frame.to_csv(path, index=False, float_format=t.float_format)
+    """``t`` as a CSV at ``path``, its text made safe for spreadsheets (:func:`safe_text`)."""
+    safe_text(t.frame).to_csv(path, index=False, float_format=t.float_format)
 
 
 def write_gpkg(layers: dict[str, OutputTable], path: Path) -> None:

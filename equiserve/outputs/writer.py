@@ -4,9 +4,11 @@
         CSVs, data_quality.csv, workbooks (About + sheets + data_quality), GeoPackages,
         <prefix>report.html and <prefix>map.html
 
-Files are written into a temporary folder beside ``out_dir`` and moved in only when all
-are complete; on an error ``out_dir`` is left as it was, and files already there that the
-run does not write are never touched.
+The folder is checked first (:func:`~equiserve.io.atomic.check_output_dir`) and locked
+against other runs (:func:`~equiserve.io.atomic.output_lock`, re-entrant: the CLI holds
+it already). Files are written into a temporary folder beside ``out_dir`` and moved in
+all together only when all are complete; on an error ``out_dir`` is left as it was, and
+files already there that the run does not write are never touched.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from equiserve.io.atomic import atomic_output_dir
+from equiserve.io.atomic import atomic_output_dir, check_output_dir, output_lock
 from equiserve.outputs.excel import write_xlsx
 from equiserve.outputs.maps import BaseMap, save_map, study_map
 from equiserve.outputs.report import render_report
@@ -24,6 +26,7 @@ from equiserve.outputs.tables import (
     NOTES_SHEET,
     Files,
     notes_frame,
+    safe_text,
     sheet,
     write_csv,
     write_gpkg,
@@ -61,18 +64,24 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
     -------
     dict
         File name -> path of every file written.
+
+    Raises
+    ------
+    DataError
+        If ``out_dir`` cannot be written (checked before anything is drawn), another run
+        writes into it, or a file could not be written or replaced (nothing changed then).
     """
     step = progress or (lambda _msg: None)
-    out = Path(out_dir).expanduser().resolve()
+    out = check_output_dir(out_dir)
     files = Files.of(results)
     notes = notes_frame(study, results)
     report, map_file = f"{prefix}report.html", f"{prefix}map.html"
     heading = next((r.heading for r in reversed(results) if r.heading), None)
-    with atomic_output_dir(out) as tmp:
+    with output_lock(out), atomic_output_dir(out) as tmp:
         step("writing tables")
         for name, t in files.csv.items():
             write_csv(t, tmp / name)
-        notes.to_csv(tmp / NOTES_FILE, index=False)
+        safe_text(notes).to_csv(tmp / NOTES_FILE, index=False)
         about: dict[str, str] = {}
         for r in results:
             about.update(r.about())
