@@ -252,7 +252,7 @@ def folder_in_place_of_a_file(folder: Path, out: Path) -> None:
 def locked(folder: Path, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     (out.parent / f".{out.name}.equiserve-lock").write_text(
-        f"pid={os.getpid()}\nhost={socket.gethostname()}\nstarted=2026-12-02T10:00:00\n",
+        f"pid={os.getppid()}\nhost={socket.gethostname()}\nstarted=2026-12-02T10:00:00\n",
         encoding="utf-8")
 
 
@@ -388,12 +388,15 @@ def test_fault(case: Case, tmp_path: Path) -> None:
     args = case.spoil(folder, out) or ["report", str(study), "--out", str(out), "--offline"]
     inputs = _digest(folder)
     before = _digest(out) if out.is_dir() else None
+    planted = {p.name for p in tmp_path.iterdir()  # another run's lock, when refused
+               if ".equiserve-" in p.name and case.expect == "error"}
     result = CliRunner().invoke(app, args)
     output = result.output
 
     assert "Traceback" not in output and "unexpected error" not in output, output
     assert _digest(folder) == inputs, "an input file was changed"
-    leftovers = [p.name for p in tmp_path.iterdir() if ".equiserve-" in p.name]
+    leftovers = [p.name for p in tmp_path.iterdir()
+                 if ".equiserve-" in p.name and p.name not in planted]
     assert leftovers == [], leftovers
     if case.expect == "error":
         assert result.exit_code == 2, output
