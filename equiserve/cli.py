@@ -104,11 +104,17 @@ def _print_interrupt(exc: KeyboardInterrupt) -> int:
     return 128 + signum
 
 
+#: The step a run is at (its progress bar's text: "facilities: schools", "network: walk"),
+#: named by an unexpected error.
+_STEP: list[str | None] = [None]
+
+
 @contextmanager
 def _handled(debug: bool) -> Iterator[None]:
     """Turn errors into one line on stderr and a non-zero exit code; signals into an
     interrupt that cleans up."""
     previous = install_signal_handlers()
+    _STEP[0] = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataQualityWarning)  # printed from the notes
@@ -135,9 +141,10 @@ def _handled(debug: bool) -> Iterator[None]:
     except Exception as exc:
         if debug:
             raise
-        console.print(f"[bold red]unexpected error:[/] {type(exc).__name__}: {escape(str(exc))} "
-                      "(run again with --debug for the traceback)", highlight=False,
-                      soft_wrap=True)
+        where = f" at step {_STEP[0]!r}" if _STEP[0] else ""
+        console.print(f"[bold red]unexpected error{escape(where)}:[/] {type(exc).__name__}: "
+                      f"{escape(str(exc))} (run again with --debug for the traceback)",
+                      highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
         for sig, handler in previous.items():
@@ -165,6 +172,7 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 
         def step(msg: str) -> None:
             nonlocal first
+            _STEP[0] = msg
             if not first:
                 prog.advance(task)
             first = False

@@ -63,3 +63,22 @@ def test_geographic_crs_message(tiny_study, tmp_path):
     with pytest.raises(ConfigError):
         runner.invoke(app, ["report", str(tiny_study), "--out", str(tmp_path / "o"),
                             "--debug"], catch_exceptions=False)
+
+
+def test_an_unexpected_error_names_the_step(tiny_study, tmp_path, monkeypatch):
+    """A bug (not bad input) still says what the run was doing: the layer it read."""
+    import equiserve.study
+
+    def broken(cfg, regions, notes):
+        if cfg.name == "clinics":
+            raise IndexError("index 3 is out of bounds")
+        return load(cfg, regions, notes)
+
+    load = equiserve.study.load_facility_layer
+    monkeypatch.setattr(equiserve.study, "load_facility_layer", broken)
+    result = CliRunner().invoke(app, ["report", str(tiny_study), "--out",
+                                      str(tmp_path / "out"), "--offline"])
+    assert result.exit_code == 1
+    assert ("unexpected error at step 'facilities: clinics': IndexError: index 3 is out of "
+            "bounds (run again with --debug") in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -138,7 +138,8 @@ def test_keys_filled_in_by_the_reader_are_unknown_in_the_file(tmp_path):
 def test_numbers_are_strict(tmp_path, path, key, value):
     msg = _message(parse_config, _set(FULL, path, key, value), tmp_path)
     dotted = path.replace(".0", "[0]")
-    assert f"{dotted}.{key} = {value!r} is not valid; expected a number" in msg
+    wanted = "a finite number" if value != value else "a number"  # NaN: a number, not finite
+    assert f"{dotted}.{key} = {value!r} is not valid; expected {wanted}" in msg
 
 
 @pytest.mark.parametrize("path, key, value", [

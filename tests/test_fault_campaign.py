@@ -223,12 +223,21 @@ def gbk_census(folder: Path, out: Path) -> None:
     _edit(folder, 'serves = "children_6_11"\n', "")  # no subgroups
 
 
-def hostile_names(folder: Path, out: Path) -> None:
+def hostile_names(folder: Path, out: Path) -> list[str]:
+    """Names that would run as formulas in a spreadsheet, or as script in a page, as
+    schools and as candidate sites (whose names candidates.csv lists)."""
+    import geopandas as gpd
+
+    names = ['=HYPERLINK("http://evil.example","click")', f"School {SCRIPT}",
+             "+SUM(A1:A9)", "@cmd", "-2+3"]
     df = _schools(folder)
-    df["name"] = ['=HYPERLINK("http://evil.example","click")', f"School {SCRIPT}",
-                  "+SUM(A1:A9)", "@cmd"][: len(df)] + list(df["name"][4:])
+    df["name"] = names[: len(df)]
     df.to_csv(folder / "schools.csv", index=False)
-    return None
+    pts = gpd.GeoSeries(gpd.points_from_xy(np.linspace(X0 - 2800, X0 - 1200, 5),
+                                           np.full(5, Y0 + 1000)), crs=32649).to_crs(4326)
+    pd.DataFrame({"name": names, "lon": pts.x, "lat": pts.y}).to_csv(
+        folder / "candidates.csv", index=False)
+    return _sites(folder, out, folder / "candidates.csv")
 
 
 def out_is_a_file(folder: Path, out: Path) -> None:
