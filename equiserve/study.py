@@ -28,7 +28,7 @@ from equiserve.analysis.od import network_od, straight_line_od
 from equiserve.config import StudyConfig, load_config
 from equiserve.config.types import Mode
 from equiserve.errors import ConfigError, DataError
-from equiserve.inputs.datum import check_points, check_regions
+from equiserve.inputs.datum import any_in_china, check_points, check_regions
 from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
 from equiserve.inputs.population import PopulationGrid, load_population
 from equiserve.inputs.regions import Regions, load_regions
@@ -139,6 +139,8 @@ class Study:
         where GCJ-02 or BD-09 numbers would: scored against the street network, or without
         one against the regions (:func:`equiserve.inputs.datum.check_points`); None if
         they read best as declared."""
+        if not any_in_china(x, y, self.crs):  # before the segments are built
+            return None
         return check_points(key, x, y, self.crs, self._street_segments,
                             None if self.regions.declared_lonlat else self.land, fix)
 

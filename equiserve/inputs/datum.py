@@ -228,6 +228,13 @@ def _lonlat(x: np.ndarray, y: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, 
     return np.asarray(lon), np.asarray(lat)
 
 
+def any_in_china(x: np.ndarray, y: np.ndarray, crs: pyproj.CRS) -> bool:
+    """Whether any of the points (in ``crs``) lies where GCJ-02 and BD-09 apply: else
+    there is nothing to check."""
+    return bool(len(x)) and bool(in_china(*_lonlat(np.asarray(x, float),
+                                                    np.asarray(y, float), crs)).any())
+
+
 def _sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(x) <= MAX_POINTS:
         return x, y
