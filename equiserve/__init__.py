@@ -14,14 +14,38 @@ See docs/ARCHITECTURE.md for the modules and the data flow.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from equiserve._version import __version__
-from equiserve.config import StudyConfig, load_config, parse_config
 from equiserve.errors import ConfigError, DataError, DataQualityWarning, EquiserveError
-from equiserve.outputs import write
-from equiserve.results.coverage import CoverageResult, LayerCoverage
-from equiserve.results.equity import EquityResult
-from equiserve.runs import run_report
-from equiserve.study import Study
+
+if TYPE_CHECKING:
+    from equiserve.config import StudyConfig, load_config, parse_config
+    from equiserve.outputs import write
+    from equiserve.results.coverage import CoverageResult, LayerCoverage
+    from equiserve.results.equity import EquityResult
+    from equiserve.runs import run_report
+    from equiserve.study import Study
+
+#: The public names imported on first use (PEP 562): ``import equiserve`` stays quick, so
+#: the command line answers at once (``--help``, a bad output folder).
+_LAZY = {
+    "StudyConfig": "equiserve.config", "load_config": "equiserve.config",
+    "parse_config": "equiserve.config", "write": "equiserve.outputs",
+    "CoverageResult": "equiserve.results.coverage", "LayerCoverage": "equiserve.results.coverage",
+    "EquityResult": "equiserve.results.equity", "run_report": "equiserve.runs",
+    "Study": "equiserve.study",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'equiserve' has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigError",

@@ -151,10 +151,18 @@ def _handled(debug: bool) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _check_out(out: Path) -> None:
+    """Check ``out`` first of all, before the heavy imports and the computation: a file in
+    its place, no write permission or a full disk fail at once."""
+    from equiserve.io.atomic import check_output_dir
+
+    check_output_dir(out)
+
+
 @contextmanager
 def _writing_into(out: Path) -> Iterator[None]:
-    """Check ``out`` before the computation (a file in its place, not writable, a full
-    disk fail at once), then hold its lock through the computation and the write."""
+    """Hold the lock of ``out`` through the computation and the write (checking it again:
+    things may have changed while the config was read)."""
     from equiserve.io.atomic import check_output_dir, output_lock
 
     check_output_dir(out)
@@ -186,6 +194,7 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
 
 def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = None,
          tiles_crs: str | None = None) -> None:
+    _check_out(out)
     from equiserve.config import load_config
     from equiserve.outputs import WRITE_STEPS, write
     from equiserve.study import Study
@@ -307,14 +316,15 @@ def sites(
     """Evaluate candidate sites and choose new ones: candidates.csv, selected.gpkg,
     sites_summary.csv, sites_solution.csv, data_quality.csv, sites_map.html,
     sites_report.html."""
-    from equiserve.config import load_config
-    from equiserve.outputs import WRITE_STEPS, write
-    from equiserve.siting.candidates import candidates_from_file, candidates_lattice
-    from equiserve.siting.models import get_model
-    from equiserve.siting.plan import plan_sites
-    from equiserve.study import Study
-
     with _handled(debug):
+        _check_out(out)
+        from equiserve.config import load_config
+        from equiserve.outputs import WRITE_STEPS, write
+        from equiserve.siting.candidates import candidates_from_file, candidates_lattice
+        from equiserve.siting.models import get_model
+        from equiserve.siting.plan import plan_sites
+        from equiserve.study import Study
+
         cfg = load_config(config)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
         with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
@@ -365,13 +375,14 @@ def scenario(
     """Run a study without and with a plan: scenario_summary.csv (every figure before,
     after, change), scenario_targets.csv, scenario_changes.csv, scenario.xlsx,
     scenario_report.html, scenario_map.html."""
-    from equiserve.config import load_config
-    from equiserve.config.scenario import load_scenario
-    from equiserve.outputs import WRITE_STEPS, write
-    from equiserve.scenario import run_scenario
-    from equiserve.study import Study
-
     with _handled(debug):
+        _check_out(out)
+        from equiserve.config import load_config
+        from equiserve.config.scenario import load_scenario
+        from equiserve.outputs import WRITE_STEPS, write
+        from equiserve.scenario import run_scenario
+        from equiserve.study import Study
+
         cfg = load_config(config)
         sc = load_scenario(plan)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)

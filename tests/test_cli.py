@@ -82,3 +82,26 @@ def test_an_unexpected_error_names_the_step(tiny_study, tmp_path, monkeypatch):
     assert ("unexpected error at step 'facilities: clinics': IndexError: index 3 is out of "
             "bounds (run again with --debug") in result.output
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_command_starts_without_the_gis_libraries():
+    """`equiserve --help` and the output-folder check answer before geopandas, shapely,
+    pyogrio or folium load (they take over a second)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, equiserve, equiserve.cli, equiserve.io.atomic; "
+            "print(sorted(m for m in ('geopandas', 'shapely', 'pyogrio', 'folium', "
+            "'equiserve.study') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_an_output_folder_that_is_a_file_fails_before_the_config_is_read(tmp_path):
+    out = tmp_path / "out"
+    out.write_text("a file", encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "missing.toml"), "--out",
+                                      str(out)])
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in result.output

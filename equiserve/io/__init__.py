@@ -1,6 +1,6 @@
-"""Input and output: reading vector sources and writing outputs atomically."""
+"""Input and output: reading vector sources (:mod:`.vector`) and tables (:mod:`.tables`),
+writing outputs atomically (:mod:`.atomic`).
 
-from equiserve.io.atomic import atomic_output_dir, check_output_dir, output_lock
-from equiserve.io.vector import read_vector
-
-__all__ = ["atomic_output_dir", "check_output_dir", "output_lock", "read_vector"]
+Nothing is imported here, so that the command line can check its output folder
+(:func:`equiserve.io.atomic.check_output_dir`) before the heavy GIS libraries load.
+"""
