@@ -135,7 +135,10 @@ def _handled(debug: bool) -> Iterator[None]:
 
         if debug:
             raise
-        console.print(f"[bold red]error:[/] {escape(os_error_message(exc))}", highlight=False,
+        message = os_error_message(exc)
+        if exc.filename is None and _STEP[0]:  # e.g. a driver's error: say where it was
+            message = f"at step {_STEP[0]!r}: {exc.strerror or exc}"
+        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
                       soft_wrap=True)
         raise typer.Exit(2) from None
     except Exception as exc:
@@ -267,9 +270,9 @@ def demo(
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
-    from equiserve.datasets.demo import write_demo_inputs
-
     with _handled(debug), _writing_into(out):
+        from equiserve.datasets.demo import write_demo_inputs
+
         inputs = Path(out).expanduser().resolve() / "inputs"
         console.print(f"generating the synthetic demo study in {inputs}", highlight=False)
         config = write_demo_inputs(inputs, seed=seed)

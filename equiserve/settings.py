@@ -82,9 +82,10 @@ SETTLEMENT_FLOOR = 0.02
 MAX_DENSITY_KM2 = 150_000.0
 #: ... and denser than this (10 people per m², beyond anywhere ever measured) refused.
 IMPOSSIBLE_DENSITY_KM2 = 10_000_000.0
-#: A population source should have data over at least this share of each region's land;
-#: less is reported with the regions and their shares.
-MIN_POPULATION_COVER = 0.95
+#: A population source should have data over at least this share of each region; less is
+#: reported with the regions and their shares (regions include lakes and rivers, which
+#: rasters such as WorldPop leave as nodata, hence not 100 %).
+MIN_POPULATION_COVER = 0.8
 #: Points sampled per region to measure that share.
 SAMPLE_POINTS_PER_REGION = 2000
 

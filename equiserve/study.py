@@ -111,38 +111,36 @@ class Study:
 
     def _check_datums(self) -> None:
         """Warn of a facility layer or regions declared WGS84 whose numbers read better as
-        GCJ-02 or BD-09 (:mod:`equiserve.inputs.datum`), against the street network (or,
-        without one, the regions) and OpenStreetMap's points."""
+        GCJ-02 or BD-09 (:mod:`equiserve.inputs.datum`): layers against the street network,
+        regions against OpenStreetMap's street nodes and facilities."""
         for name, layer in self.layers.items():
             if layer.declared_lonlat:
                 pts = layer.facilities.geometry.values
-                msg = self.misread_datum(f"layers.{name}", shapely.get_x(pts),
+                msg = self.datum_warning(f"layers.{name}", shapely.get_x(pts),
                                          shapely.get_y(pts))
                 if msg:
                     self.notes.warn(f"layers.{name}", msg)
         if self.regions.declared_lonlat:
             net = self._datum_network
-            osm = [lay.facilities.geometry.values for n, lay in self.layers.items()
+            ref = [lay.facilities.geometry.values for n, lay in self.layers.items()
                    if not lay.declared_lonlat and self.config.layers[n].source.osm_tags]
-            ref_x = [net.x] if net is not None else []
-            ref_y = [net.y] if net is not None else []
-            msg = check_regions(self.land, np.concatenate([*ref_x, *map(shapely.get_x, osm),
-                                                           np.empty(0)]),
-                                np.concatenate([*ref_y, *map(shapely.get_y, osm),
-                                                np.empty(0)]), self.crs)
+            if net is not None:
+                ref.append(shapely.points(net.x, net.y))
+            pts = np.concatenate(ref) if ref else np.empty(0, dtype=object)
+            msg = check_regions(self.land, shapely.get_x(pts), shapely.get_y(pts), self.crs)
             if msg:
                 self.notes.warn("regions", msg)
 
-    def misread_datum(self, key: str, x: np.ndarray, y: np.ndarray,
+    def datum_warning(self, key: str, x: np.ndarray, y: np.ndarray,
                       fix: str = 'set crs = "{datum}" in [{key}]') -> str | None:
         """The warning for points (working CRS) read from lon/lat declared WGS84 that lie
-        where GCJ-02 or BD-09 numbers would: scored against the street network, or without
-        one against the regions (:func:`equiserve.inputs.datum.check_points`); None if
-        they read best as declared."""
-        if not any_in_china(x, y, self.crs):  # before the segments are built
+        where GCJ-02 or BD-09 numbers would, by their distance to the street network
+        (:func:`equiserve.inputs.datum.check_points`); None if they read best as declared
+        or there is no network to tell."""
+        segments = self._street_segments if any_in_china(x, y, self.crs) else None
+        if segments is None:  # outside China nothing is built
             return None
-        return check_points(key, x, y, self.crs, self._street_segments,
-                            None if self.regions.declared_lonlat else self.land, fix)
+        return check_points(key, x, y, self.crs, segments, fix)
 
     @property
     def _datum_network(self) -> Network | None:

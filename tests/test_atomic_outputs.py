@@ -512,3 +512,27 @@ def test_csv_outputs_quote_formulas_and_the_workbook_keeps_the_name(tmp_path):
     ws = openpyxl.load_workbook(out / "summary.xlsx")["summary"]
     cells = [c for row in ws.iter_rows() for c in row if c.value == EVIL]
     assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_what_a_killed_run_left_is_found_when_the_lock_is_taken(tmp_path):
+    """SIGKILL cannot be caught: its temporary folder is removed by the next run, and a
+    backup folder (killed during the move) stops the next run with where the files are."""
+    from equiserve.errors import DataError
+    from equiserve.io.atomic import output_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    tmp = tmp_path / ".out.equiserve-tmp-abc"
+    tmp.mkdir()
+    (tmp / "summary.csv").write_text("half", encoding="utf-8")
+    with output_lock(out):
+        assert not tmp.exists()
+    backup = tmp_path / ".out.equiserve-backup-abc"
+    backup.mkdir()
+    (backup / "summary.csv").write_text("old", encoding="utf-8")
+    with pytest.raises(DataError, match=r"equiserve-backup-abc holds the old outputs of a run "
+                                        r"that was killed"):
+        with output_lock(out):
+            pass
+    assert (backup / "summary.csv").read_text(encoding="utf-8") == "old"
+    assert not (tmp_path / ".out.equiserve-lock").exists()  # released on the error

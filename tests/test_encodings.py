@@ -386,3 +386,53 @@ def test_gbk_census_gives_the_same_summary(zhuhai_example, zhuhai_data, tmp_path
     assert read_as["population"].startswith("census_2020_gbk.csv is not UTF-8")
     assert read_as["layers.hospitals"].startswith("places_gbk.csv is not UTF-8")
     assert not [n for n in s_utf8.notes if "GB18030" in n.message]
+    # the text itself, not only the ASCII figures, reads the same
+    from equiserve.io.tables import read_table
+
+    for utf, gb in [(utf8 / "census_2020.csv", gbk / "census_2020_gbk.csv"),
+                    (places, gbk / "places_gbk.csv")]:
+        a, b = read_table(utf, where="x"), read_table(gb, where="x")
+        pd.testing.assert_frame_equal(a, b)
+        assert a.astype(str).apply(lambda c: c.str.contains("香洲区")).any().any()
+
+
+def test_a_utf8_file_with_a_gbk_row_is_refused_not_garbled(tmp_path):
+    """One row pasted from a GBK export into a UTF-8 file: read as GB18030 every Chinese
+    name would turn into others (香洲第一小学 -> 棣欐床绗...), so it is refused, naming
+    the line."""
+    from equiserve.io.tables import read_table
+
+    text = "name,lon,lat\n" + "".join(f"香洲第{i}小学,113.5,22.2\n" for i in range(6))
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(text.encode("utf-8") + "珠海第一中学,113.5,22.2\n".encode("gbk"))
+    with pytest.raises(DataError, match=r"mixed\.csv is UTF-8 but for \d+ invalid byte "
+                                        r"sequence\(s\), the first on line 8"):
+        read_table(path, where="[layers.schools] source")
+
+
+def test_a_forced_encoding_that_fails_suggests_the_others(tmp_path):
+    from equiserve.io.tables import read_table
+
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("name,lon,lat\n珠海山区小学,113.5,22.2\n".encode("gbk"))
+    with pytest.raises(DataError, match=r'does not decode as UTF8 .* it may be GB18030: set '
+                                        r'encoding = "gb18030"'):
+        read_table(path, where="x", encoding="UTF8")
+    assert read_table(path, where="x")["name"].tolist() == ["珠海山区小学"]  # 山 is C9 BD
+
+
+def test_an_empty_file_among_several_is_an_empty_part(tmp_path):
+    from equiserve.config import SourceSpec
+    from equiserve.io.vector import read_vector
+    from equiserve.notes import Notes
+
+    (tmp_path / "a.csv").write_text("name,lon,lat\nA,113.5,22.2\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("name,lon,lat\n", encoding="utf-8")
+    spec = SourceSpec.model_validate({"source": str(tmp_path / "*.csv"), "key": "layers.x"})
+    notes = Notes()
+    assert read_vector(spec, notes)["name"].tolist() == ["A"]
+    assert [n.message for n in notes] == ["b.csv of the 2 files of the source hold no "
+                                          "features"]
+    with pytest.raises(DataError, match="b.csv has no rows"):  # alone, it is an error
+        read_vector(SourceSpec.model_validate({"source": str(tmp_path / "b.csv"),
+                                               "key": "layers.x"}))

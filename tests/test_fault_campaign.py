@@ -12,7 +12,7 @@ case, whatever it expects, must end with
 
 and then do what it expects: an ``error`` names what is wrong (the file, layer, field or
 key) and how to fix it; a ``note`` case runs and says what it found in
-data_quality.csv; an ``ok`` case runs cleanly.
+data_quality.csv; an ``ok`` case runs (what it reads is read, nothing is refused).
 """
 
 from __future__ import annotations
@@ -346,7 +346,7 @@ CASES = [
     Case("regions that are points", point_regions, "error", ("not polygons",)),
     # population
     Case("raster missing two regions", raster_misses_regions, "note",
-         ("Farms, Isle have no people", r"no data over part of the land of .*Farms \(100%\)")),
+         ("Farms, Isle have no people", r"no data over part of .*Farms \(100%\)")),
     Case("a pixel of 3e12 people", raster_huge_pixel, "error",
          (r"pop\.tif", "more than 10,000,000 people per km²")),
     Case("subgroup band 5x the total", raster_subgroup_5x, "error",
@@ -360,7 +360,8 @@ CASES = [
     # hostile text
     Case("formula and script names", hostile_names, "ok"),
     # the output folder
-    Case("output is a file", out_is_a_file, "error", ("out",)),
+    Case("output is a file", out_is_a_file, "error",
+         (r"out is a file, not a folder", "choose another --out")),
     Case("a folder where an output goes", folder_in_place_of_a_file, "error", (r"equity\.csv",)),
     Case("another run holds the lock", locked, "error", ("another equiserve run",)),
     Case("a stale lock", stale_lock, "ok"),
@@ -417,6 +418,10 @@ def test_fault(case: Case, tmp_path: Path) -> None:
             assert _digest(out) == before, "a failed run changed the output folder"
         elif out.is_dir():
             assert not any(out.iterdir()), "a failed run left outputs"
+        elif out.is_file():
+            assert out.read_text(encoding="utf-8") == "not a folder"
+        for name in planted:  # another run's lock is that run's
+            assert (tmp_path / name).is_file(), name
         return
     assert result.exit_code == 0, output
     notes = pd.read_csv(next(out.glob("*data_quality.csv")))

@@ -19,10 +19,12 @@ from equiserve.config.types import Crs, Encoding, FilePath, Sheet, Text, TupleOf
 
 #: File names read as OpenStreetMap XML, which need ``osm_tags``.
 OSM_XML_SUFFIXES = (".osm", ".osm.bz2", ".xml")
+#: File names read as delimited text (:func:`equiserve.io.tables.read_table`).
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 #: File names read as Excel workbooks, where ``sheet`` applies.
 WORKBOOK_SUFFIXES = (".xlsx", ".xls")
 #: File names whose text ``encoding`` applies to: delimited text and Shapefiles (.dbf).
-ENCODED_SUFFIXES = (".csv", ".txt", ".tsv", ".shp", ".dbf")
+ENCODED_SUFFIXES = (*TEXT_SUFFIXES, ".shp", ".dbf")
 
 
 def _not_false(value: Any) -> Any:

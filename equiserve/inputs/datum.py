@@ -2,14 +2,15 @@
 
 Chinese web maps (Amap, Tencent, Baidu) publish coordinates in GCJ-02 or BD-09, and files
 exported from them are usually tagged EPSG:4326 all the same: the commonest coordinate
-mistake there is. Read as WGS84 such points sit 300-700 m (GCJ-02) or about 1 km (BD-09)
+mistake there is. Read as WGS84 such points sit 300-700 m (GCJ-02) or about 1.2 km (BD-09)
 from where they are, in a direction the datum's formula predicts.
 
 The check reads the numbers three ways: as declared, as GCJ-02 and as BD-09 (each
 converted to WGS84), and scores every reading against data known to be in WGS84 (the
 OpenStreetMap street network, or OSM points against region boundaries):
 
-* a point layer: the median distance (m) of its points to the nearest street;
+* a point layer: the median distance (m) of its points to the nearest street (no street
+  network, no check);
 * regions: the share of reference points (street nodes, OSM facilities) outside them.
 
 A street grid is dense, so moving points a few hundred metres in *any* direction can
@@ -17,7 +18,8 @@ bring points that were far from a street (the middle of school grounds) nearer t
 So each alternative reading is also compared with *controls*: the same shift turned by
 45°, 90°, ... 315°. The file is reported as misread only when the alternative reading
 beats the declared one by half and more (and by a minimum margin) and beats every
-control: then the improvement is the datum's own direction, not chance.
+control (points: by that margin too): then the improvement is the datum's own direction,
+not chance.
 
 Everything here is pure: the scores come from the caller (:mod:`equiserve.study`), which
 knows the network.
@@ -107,8 +109,8 @@ def _bearing(shift: np.ndarray) -> str:
     return ("N", "NE", "E", "SE", "S", "SW", "W", "NW")[int((angle + 22.5) // 45) % 8]
 
 
-def misread_datum(shifts: dict[ChinaDatum, np.ndarray], score: Score, min_gain: float
-                  ) -> Misread | None:
+def misread_datum(shifts: dict[ChinaDatum, np.ndarray], score: Score, min_gain: float,
+                  control_gain: float | None = None) -> Misread | None:
     """The datum the data read best in, if it is not the declared one.
 
     Parameters
@@ -119,6 +121,10 @@ def misread_datum(shifts: dict[ChinaDatum, np.ndarray], score: Score, min_gain: 
         Score of the data moved by a shift (lower is better).
     min_gain : float
         Smallest improvement over the declared reading that counts (in the score's unit).
+    control_gain : float, optional
+        Smallest improvement over the best control (default ``min_gain``). 0 lets a tie
+        at a perfect score pass: a region check whose every reference point is inside
+        both when read in the datum and when moved as far in a nearby direction.
 
     Examples
     --------
@@ -145,7 +151,8 @@ def misread_datum(shifts: dict[ChinaDatum, np.ndarray], score: Score, min_gain: 
         if corrected > MAX_RATIO * declared or declared - corrected < min_gain:
             continue
         control = min(score(_turn(shift, t)) for t in CONTROL_TURNS)
-        if corrected > MAX_CONTROL_RATIO * control:
+        margin = min_gain if control_gain is None else control_gain
+        if corrected > MAX_CONTROL_RATIO * control or control - corrected < margin:
             continue
         if best is None or corrected < best.corrected:
             best = Misread(datum, declared, corrected, control, float(np.median(size)),
@@ -160,8 +167,10 @@ def misread_message(found: Misread, key: str, what: str, unit: str,
     fmt = (lambda v: f"{100 * v:.2f} %") if unit == "%" else (lambda v: f"{v:,.0f} m")
     return (f"the coordinates look like {found.datum} numbers (Chinese web maps) declared "
             f"as WGS84: {what} is {fmt(found.corrected)} read as {found.datum} but "
-            f"{fmt(found.declared)} as declared (and at best {fmt(found.control)} when "
-            f"moved as far in another direction); as declared every point is about "
+            f"{fmt(found.declared)} as declared (moved as far in another direction: at best "
+            f"{fmt(found.control)}"
+            + (", so the direction is not certain" if found.control <= found.corrected else "")
+            + f"); as declared every point is about "
             f"{found.shift_m:,.0f} m {_opposite(found.bearing)} of where {found.datum} "
             f"puts it. If the file came from Amap, Tencent or Baidu, "
             + fix.format(datum=found.datum, key=key))
@@ -243,28 +252,23 @@ def _sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_points(key: str, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS,
-                 segments: np.ndarray | None, land: object | None,
-                 fix: str = 'set crs = "{datum}" in [{key}]') -> str | None:
+                 segments: np.ndarray, fix: str = 'set crs = "{datum}" in [{key}]'
+                 ) -> str | None:
     """The warning for points declared WGS84 that read better as GCJ-02 or BD-09, or None.
 
-    Scored by the median distance to ``segments`` (street segments in ``crs``), or, with
-    no network, by the share of points outside ``land`` (the regions). ``fix`` is what the
-    warning tells the user to set (see :func:`misread_message`).
+    Scored by the median distance to ``segments`` (street segments in ``crs``); the
+    datum's reading must also beat every control by :data:`MIN_GAIN_M`. (Region
+    boundaries are no test for points: facilities often lie just outside a district and
+    serve it, and moving them a few hundred metres inland in any direction "fixes" them.)
+    ``fix`` is what the warning tells the user to set (see :func:`misread_message`).
     """
     x, y = _sample(np.asarray(x, float), np.asarray(y, float))
-    if len(x) < MIN_POINTS:
+    if len(x) < MIN_POINTS or not len(segments):
         return None
     shifts = datum_shifts(*_lonlat(x, y, crs), crs)
-    if segments is not None and len(segments):
-        found = misread_datum(shifts, street_score(x, y, segments), MIN_GAIN_M)
-        what, unit = "the median distance of its points to the nearest street", "m"
-    elif land is not None:
-        inside = outside_score(land, x, y)  # moved points: the land moves the other way
-        found = misread_datum(shifts, lambda s: inside(-s), MIN_GAIN_POINTS / len(x))
-        what, unit = "the share of its points outside every region", "%"
-    else:
-        return None
-    return None if found is None else misread_message(found, key, what, unit, fix)
+    found = misread_datum(shifts, street_score(x, y, segments), MIN_GAIN_M)
+    what = "the median distance of its points to the nearest street"
+    return None if found is None else misread_message(found, key, what, "m", fix)
 
 
 def check_regions(land: object, ref_x: np.ndarray, ref_y: np.ndarray, crs: pyproj.CRS
@@ -276,6 +280,7 @@ def check_regions(land: object, ref_x: np.ndarray, ref_y: np.ndarray, crs: pypro
     if len(x) < MIN_POINTS:
         return None
     shifts = datum_shifts(*_lonlat(x, y, crs), crs)
-    found = misread_datum(shifts, outside_score(land, x, y), MIN_GAIN_POINTS / len(x))
+    found = misread_datum(shifts, outside_score(land, x, y), MIN_GAIN_POINTS / len(x),
+                          control_gain=0.0)
     what = "the share of OpenStreetMap street nodes and facilities outside them"
     return None if found is None else misread_message(found, "regions", what, "%")

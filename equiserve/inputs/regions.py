@@ -61,6 +61,11 @@ class Regions:
         return np.array([order[g] for g in self.groups], dtype=np.int64)
 
     @property
+    def area(self) -> float:
+        """Area of all regions (m²)."""
+        return float(shapely.area(self.gdf.geometry.values).sum())
+
+    @property
     def crs(self) -> pyproj.CRS:
         """The working CRS (projected, metres)."""
         return self.gdf.crs

@@ -20,6 +20,7 @@ before it (the folder is left as it was) or after it (the outputs are complete).
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import shutil
 import signal
@@ -67,6 +68,8 @@ _FIXES = {
     errno.EISDIR: "a folder is where a file goes: remove or rename that folder",
     errno.ENOTDIR: "a file is where a folder goes: remove or rename that file",
     errno.EBUSY: "in use by another program: close it (Excel?) and run again",
+    errno.EXDEV: "the output folder is on another disk than the folder holding it (a mount "
+                 "point): choose a folder inside it as --out",
     errno.ETXTBSY: "in use by another program: close it and run again",
 }
 
@@ -234,6 +237,21 @@ def _acquire(out: Path, lock: Path) -> _Holder:
                     f"choose another --out; if that process is gone, delete {lock}")
 
 
+def _clear_killed_runs(out: Path) -> None:
+    """What runs killed outright (SIGKILL, a power cut) left beside ``out``, found once its
+    lock is held, so that no live run's: temporary folders are removed; a backup folder
+    means the run died while moving its files in, and the folder may mix old and new
+    files, so the run stops and says where the old files are."""
+    for tmp in out.parent.glob(f".{glob.escape(out.name)}{TMP_MARK}*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    backups = sorted(out.parent.glob(f".{glob.escape(out.name)}{BACKUP_MARK}*"))
+    if backups:
+        raise DataError(f"{backups[0]} holds the old outputs of a run that was killed while "
+                        f"moving its new ones into {out}, which may now mix old and new "
+                        "files: move the files in it back into the folder (or delete it to "
+                        "keep the new ones), then run again")
+
+
 @contextmanager
 def output_lock(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Hold the lock of ``out_dir`` so that no other run writes into it meanwhile.
@@ -262,6 +280,7 @@ def output_lock(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     me = _acquire(out, lock)
     _HELD.add(out)
     try:
+        _clear_killed_runs(out)
         yield lock
     finally:
         _HELD.discard(out)

@@ -17,25 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from equiserve.config.sources import TEXT_SUFFIXES, WORKBOOK_SUFFIXES
 from equiserve.errors import ConfigError, DataError
 from equiserve.notes import Notes
 
-#: File endings read as delimited text.
-TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
-#: File endings read as Excel workbooks.
-EXCEL_SUFFIXES = (".xlsx", ".xls")
 #: Every file ending :func:`read_table` reads.
-TABLE_SUFFIXES = TEXT_SUFFIXES + EXCEL_SUFFIXES
+TABLE_SUFFIXES = TEXT_SUFFIXES + WORKBOOK_SUFFIXES
 #: The encoding tried when a file is not UTF-8 (GB18030 contains GBK and GB2312).
 FALLBACK_ENCODING = "gb18030"
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"))
-
-
-def is_table(path: Path) -> bool:
-    """Whether ``path`` is a file :func:`read_table` reads (by its ending)."""
-    return path.name.lower().endswith(TABLE_SUFFIXES)
 
 
 def check_not_empty(path: Path, where: str) -> None:
@@ -47,7 +39,8 @@ def check_not_empty(path: Path, where: str) -> None:
 
 def read_table(path: Path, *, where: str, encoding: str | None = None,
                sheet: str | int | None = None, sep: str | None = None,
-               notes: Notes | None = None, subject: str | None = None) -> pd.DataFrame:
+               notes: Notes | None = None, subject: str | None = None,
+               allow_empty: bool = False) -> pd.DataFrame:
     """Read a delimited text file or an Excel sheet into a DataFrame.
 
     Parameters
@@ -69,6 +62,9 @@ def read_table(path: Path, *, where: str, encoding: str | None = None,
         chosen among several).
     subject : str, optional
         The notes' subject (default: ``where``).
+    allow_empty : bool
+        Return a table with a header and no rows (one file of several) instead of
+        refusing it.
 
     Returns
     -------
@@ -85,12 +81,12 @@ def read_table(path: Path, *, where: str, encoding: str | None = None,
     notes = Notes() if notes is None else notes
     subject = where if subject is None else subject
     check_not_empty(path, where)
-    if path.name.lower().endswith(EXCEL_SUFFIXES):
+    if path.name.lower().endswith(WORKBOOK_SUFFIXES):
         df = _read_excel(path, where, sheet, notes, subject)
     else:
         text = _decode(path, where, encoding, notes, subject)
         df = _parse_text(text, path, where, sep)
-    if df.empty:
+    if df.empty and not allow_empty:
         raise DataError(f"{where}: {path.name} has no rows (only a header, or nothing); "
                         "check that the file holds the data")
     return df
@@ -104,14 +100,14 @@ def _decode(path: Path, where: str, encoding: str | None, notes: Notes, subject:
     """The text of ``path``: in ``encoding``, else by its byte-order mark, UTF-8, GB18030."""
     data = path.read_bytes()
     if encoding is not None:
-        return _decode_as(data, path, where, _codec(encoding, where))
+        return _decode_as(data, path, where, _codec(encoding, where), given=encoding)
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _decode_as(data, path, where, codec)
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        _refuse_mixed(data, exc, path, where)
     try:
         text = data.decode(FALLBACK_ENCODING)
     except UnicodeDecodeError as exc:
@@ -122,6 +118,24 @@ def _decode(path: Path, where: str, encoding: str | None, notes: Notes, subject:
     notes.info(subject, f"{path.name} is not UTF-8; read as GB18030 (GBK); set "
                "encoding = \"...\" to choose")
     return text
+
+
+def _refuse_mixed(data: bytes, exc: UnicodeDecodeError, path: Path, where: str) -> None:
+    """Refuse a file that is UTF-8 but for a few bytes (a row pasted from a GBK file):
+    read as GB18030 it would turn every Chinese character into others, silently.
+
+    GBK text holds a UTF-8 sequence only by chance (山 is C9 BD, also ɽ in UTF-8), so a
+    file counts as mixed when its valid multi-byte characters outnumber its invalid bytes
+    five to one.
+    """
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    if good >= 5 * bad:
+        line = data[:exc.start].count(b"\n") + 1
+        raise DataError(f"{where}: {path.name} is UTF-8 but for {bad} invalid byte "
+                        f"sequence(s), the first on line {line} ({_position(exc)}); retype or "
+                        "re-save those rows as UTF-8 (a row pasted from a GBK file?)")
 
 
 def _codec(encoding: str, where: str) -> str:
@@ -135,14 +149,23 @@ def _codec(encoding: str, where: str) -> str:
     return "utf-8-sig" if name == "utf-8" else name
 
 
-def _decode_as(data: bytes, path: Path, where: str, codec: str) -> str:
+def _decode_as(data: bytes, path: Path, where: str, codec: str,
+               given: str | None = None) -> str:
+    """``data`` decoded with ``codec``: the ``encoding`` the user ``given``, else the one
+    its byte-order mark says."""
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
-        other = "UTF-8" if codec == FALLBACK_ENCODING else "GB18030 (GBK) or UTF-8"
-        raise DataError(f"{where}: {path.name} does not decode as {codec} ({_position(exc)}); "
-                        f"it may be {other}: set encoding = \"gb18030\" or \"utf-8\", or "
-                        "leave encoding out to have it guessed") from None
+        if given is None:
+            raise DataError(f"{where}: {path.name} starts with a {codec} byte-order mark but "
+                            f"is not {codec} ({_position(exc)}); save it again as UTF-8"
+                            ) from None
+        same = codecs.lookup(codec).name.removesuffix("-sig")
+        others = [e for e in ("utf-8", "gb18030") if e != same]
+        maybe = " or ".join(o.upper() for o in others)
+        raise DataError(f"{where}: {path.name} does not decode as {given} "
+                        f"({_position(exc)}); it may be {maybe}: set encoding = "
+                        f"\"{others[0]}\", or leave encoding out to have it guessed") from None
 
 
 def _position(exc: UnicodeDecodeError) -> str:

@@ -34,7 +34,8 @@ _Y_NAMES = ("lat", "latitude", "y", "纬度")
 _OSM_SUFFIXES = (".osm", ".osm.bz2", ".xml")
 
 
-def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFrame:
+def read_vector(spec: SourceSpec, notes: Notes | None = None, *,
+                part: bool = False) -> gpd.GeoDataFrame:
     """Read one vector source as configured.
 
     Parameters
@@ -43,6 +44,9 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
         Path, optional layer, declared CRS, CSV coordinate columns, filter, OSM tags.
     notes : Notes, optional
         Receives data-quality notes (repaired geometries, dropped empty geometries).
+    part : bool
+        The file is one of several of the source: a table with a header and no rows is
+        an empty part (noted), not an error.
 
     Returns
     -------
@@ -60,7 +64,7 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
     check_not_empty(path, where)
     name = path.name.lower()
     if name.endswith(TABLE_SUFFIXES):
-        gdf = _read_points_table(spec, notes)
+        gdf = _read_points_table(spec, notes, allow_empty=part)
     elif name.endswith(_OSM_SUFFIXES):
         gdf = _read_osm(spec, notes)
     elif name.endswith((".parquet", ".geoparquet")):
@@ -78,8 +82,12 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None) -> gpd.GeoDataFram
 
 def _read_many(spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
     """Read every file of a multi-file source and append them (one CRS: the first's)."""
-    frames = [read_vector(spec.model_copy(update={"path": p, "more_paths": ()}), notes)
-              for p in spec.paths]
+    frames = [read_vector(spec.model_copy(update={"path": p, "more_paths": ()}), notes,
+                          part=True) for p in spec.paths]
+    empty = [p.name for p, f in zip(spec.paths, frames, strict=True) if not len(f)]
+    if empty:
+        notes.info(spec.key, f"{', '.join(empty)} of the {len(spec.paths)} files of the "
+                   "source hold no features")
     crs = frames[0].crs
     gdf = pd.concat([f.to_crs(crs) for f in frames if len(f)] or frames[:1],
                     ignore_index=True)
@@ -154,11 +162,12 @@ def _pick_column(columns: list[str], given: str | None, candidates: tuple[str, .
                     f"{spec.path.name} (columns: {', '.join(columns)}); set {what} = \"...\"")
 
 
-def _read_points_table(spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
+def _read_points_table(spec: SourceSpec, notes: Notes, allow_empty: bool = False
+                       ) -> gpd.GeoDataFrame:
     """Points from a table (CSV/TXT/TSV, Excel) with lon/lat or x/y columns."""
     path = spec.path
     df = read_table(path, where=f"[{spec.key}] source", encoding=spec.encoding,
-                    sheet=spec.sheet, notes=notes, subject=spec.key)
+                    sheet=spec.sheet, notes=notes, subject=spec.key, allow_empty=allow_empty)
     cols = [str(c) for c in df.columns]
     df.columns = pd.Index(cols)
     xcol = _pick_column(cols, spec.x_field, _X_NAMES, spec, "x_field")

@@ -112,14 +112,19 @@ def candidates_from_file(study: Study, path: str | Path, crs: str | None = None,
         raise DataError(f"{where}: candidate ids in field {id_field!r} must be unique; "
                         f"repeated: {', '.join(dup[:10])}")
     names = gdf["name"].astype(str).tolist() if "name" in gdf.columns else list(ids)
-    if lonlat:
-        msg = study.misread_datum(where, shapely.get_x(points), shapely.get_y(points),
-                                  fix="run again with --candidates-crs {datum}")
-        if msg:
-            notes.warn("candidates", msg)
+    misread = study.datum_warning(where, shapely.get_x(points), shapely.get_y(points),
+                                  fix="run again with --candidates-crs {datum}"
+                                  ) if lonlat else None
+    if misread:
+        notes.warn("candidates", misread)
     cap = (pd.to_numeric(gdf[capacity_field], errors="coerce").to_numpy(float)
            if capacity_field else np.full(len(gdf), np.nan))
-    return _finish(study, points, ids, names, cap, "file", where, notes)
+    try:
+        return _finish(study, points, ids, names, cap, "file", where, notes)
+    except DataError as exc:  # sites outside the regions: often the datum's doing
+        if misread:
+            raise DataError(f"{exc}. Note: {misread}") from None
+        raise
 
 
 def _thin(x: np.ndarray, y: np.ndarray, score: np.ndarray, spacing: float) -> np.ndarray:

@@ -6,7 +6,7 @@ total are numbers like any other. These checks turn what would be silently wrong
 note, or into an error where every figure would be meaningless:
 
 * a region with no people (a warning: its coverage figures are empty);
-* a region whose land the source covers only in part (a warning naming the share);
+* a region the source covers only in part (a warning naming the share);
 * cells denser than :data:`~equiserve.settings.MAX_DENSITY_KM2` (a warning) or than
   :data:`~equiserve.settings.IMPOSSIBLE_DENSITY_KM2` (an error);
 * subgroup counts above the total: per cell a warning, in sum an error;
@@ -66,12 +66,13 @@ def check_population(grid: PopulationGrid, regions: Regions, notes: Notes, where
                    "their coverage figures are empty and they count for nothing in the "
                    "group and study figures"
                    + ("" if not set(empty) & set(partial) else
-                      " (the source has no data over their land)"))
+                      " (the source has no data over them)"))
     if partial:
-        notes.warn("population", f"{where} has no data over part of the land of "
+        notes.warn("population", f"{where} has no data over part of "
                    + ", ".join(f"{n} ({s:.0%})" for n, s in partial.items())
-                   + ": nobody is counted there (nodata, or outside the source's extent); "
-                   "check that the source covers the study area")
+                   + ": nobody is counted there (nodata, or outside the source's extent; "
+                   "water is nodata in some rasters); check that the source covers the "
+                   "study area")
 
 
 def _check_subgroups(grid: PopulationGrid, where: str, notes: Notes) -> None:
@@ -113,7 +114,7 @@ def _check_density(grid: PopulationGrid, areas: np.ndarray, where: str, notes: N
 
 
 def _uncovered(regions: Regions, has_data: HasData) -> dict[str, float]:
-    """Share of each region's land where the source has no data, from a regular sample
+    """Share of each region where the source has no data, from a regular sample
     of about :data:`SAMPLE_POINTS_PER_REGION` points per region."""
     out: dict[str, float] = {}
     for name, geom in zip(regions.names, regions.gdf.geometry.values, strict=True):
@@ -125,9 +126,11 @@ def _uncovered(regions: Regions, has_data: HasData) -> dict[str, float]:
 
 def _sample_points(geom: shapely.Geometry, n: int) -> tuple[np.ndarray, np.ndarray]:
     """About ``n`` points on a regular grid inside ``geom`` (at least its representative
-    point)."""
+    point); the grid over its bounding box has at most ``50 n`` points, so a sliver of a
+    region costs no more than a square one (it gets fewer points)."""
     xmin, ymin, xmax, ymax = geom.bounds
-    step = max(np.sqrt(geom.area / n), 1e-6)
+    box_area = max((xmax - xmin) * (ymax - ymin), 1e-12)
+    step = max(np.sqrt(geom.area / n), np.sqrt(box_area / (50 * n)), 1e-6)
     gx, gy = np.meshgrid(np.arange(xmin + step / 2, xmax, step),
                          np.arange(ymin + step / 2, ymax, step))
     x, y = gx.ravel(), gy.ravel()

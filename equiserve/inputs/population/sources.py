@@ -32,6 +32,9 @@ from equiserve.notes import Notes
 
 #: A weighting function for census spreading: cell shapes -> weight per cell.
 Weights = Callable[[gpd.GeoSeries], np.ndarray]
+#: Polygons covering less than this share of the regions' area are not a grid that tiles
+#: them (buildings, compounds): where they are missing is not where data are missing.
+TILING_SHARE = 0.5
 #: Mean radius of the Earth (m), for the area of a pixel of a geographic raster.
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -215,8 +218,11 @@ def population_from_vector(gdf: gpd.GeoDataFrame, count_field: str, regions: Reg
     kind = "points" if is_point.all() else "polygons"
     polys = np.asarray(geoms)[keep]
     has_data = None
-    if kind == "polygons":  # every polygon is data, with people or none
-        tree = shapely.STRtree(np.asarray(geoms)[~is_point])
+    polygons = np.asarray(geoms)[~is_point]
+    # every polygon is data, with people or none; only a grid that tiles the land tells
+    # where data are missing (building footprints or compounds cover a fraction of it)
+    if kind == "polygons" and shapely.area(polygons).sum() >= TILING_SHARE * regions.area:
+        tree = shapely.STRtree(polygons)
 
         def has_data(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             hit = np.zeros(len(x), dtype=bool)
