@@ -103,10 +103,13 @@ def _turn(shift: np.ndarray, degrees: float) -> np.ndarray:
     return shift @ rot
 
 
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
 def _bearing(shift: np.ndarray) -> str:
     dx, dy = np.median(shift, axis=0)
     angle = (np.degrees(np.arctan2(dx, dy)) + 360) % 360
-    return ("N", "NE", "E", "SE", "S", "SW", "W", "NW")[int((angle + 22.5) // 45) % 8]
+    return COMPASS[int((angle + 22.5) // 45) % 8]
 
 
 def misread_datum(shifts: dict[ChinaDatum, np.ndarray], score: Score, min_gain: float,
@@ -177,8 +180,7 @@ def misread_message(found: Misread, key: str, what: str, unit: str,
 
 
 def _opposite(bearing: str) -> str:
-    order = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-    return order[(order.index(bearing) + 4) % 8]
+    return COMPASS[(COMPASS.index(bearing) + 4) % 8]
 
 
 # ---------------------------------------------------------------------------------------
