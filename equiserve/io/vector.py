@@ -84,8 +84,9 @@ def _read_many(spec: SourceSpec, notes: Notes) -> gpd.GeoDataFrame:
     """Read every file of a multi-file source and append them (one CRS: the first's)."""
     frames = [read_vector(spec.model_copy(update={"path": p, "more_paths": ()}), notes,
                           part=True) for p in spec.paths]
-    empty = [p.name for p, f in zip(spec.paths, frames, strict=True) if not len(f)]
-    if empty:
+    empty = [p.name for p, f in zip(spec.paths, frames, strict=True)
+             if not len(f) and p.name.lower().endswith(TABLE_SUFFIXES)]
+    if empty:  # (an OSM extract without the layer's features is no news)
         notes.info(spec.key, f"{', '.join(empty)} of the {len(spec.paths)} files of the "
                    "source hold no features")
     crs = frames[0].crs
