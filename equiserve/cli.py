@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from equiserve.errors import DataQualityWarning, EquiserveError
 from equiserve.settings import CANDIDATE_SPACING_M, SOLVER_TIME_LIMIT_S
+from equiserve.timings import Timings
 
 if TYPE_CHECKING:  # the commands import what they need when they run (a quick --help)
     from equiserve.config import StudyConfig
@@ -174,7 +175,8 @@ def _writing_into(out: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[str], None]]:
+def _progress(total: int, timings: Timings | None = None) -> Iterator[Callable[[str], None]]:
+    """A progress bar of ``total`` steps; each step also starts a stage of ``timings``."""
     with Progress(SpinnerColumn(), TextColumn("{task.description:<32}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                   console=console, transient=False, disable=not console.is_terminal) as prog:
@@ -184,6 +186,8 @@ def _progress(total: int) -> Iterator[Callable[[str], None]]:
         def step(msg: str) -> None:
             nonlocal first
             _STEP[0] = msg
+            if timings is not None:
+                timings.step(msg)
             if not first:
                 prog.advance(task)
             first = False
@@ -205,7 +209,8 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
     cfg = load_config(config)
     basemap = _basemap(cfg, tiles, tiles_crs, offline)
     t0 = time.perf_counter()
-    with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
+    timings = Timings()
+    with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS), timings) as step:
         study = Study.load(cfg, step)
         result = study.coverage(step)
         step("equity scorecard")
@@ -213,7 +218,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
         step("service areas")
         areas = study.service_areas(result)
         paths = write(study, result, equity, areas, out_dir=out, basemap=basemap,
-                      progress=step)
+                      progress=step, timings=timings)
     _print_warnings(study, result, equity, areas)
     s = result.summary
     groups = s[s["level"].isin(["study", "group"])]
@@ -330,7 +335,9 @@ def sites(
 
         cfg = load_config(config)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
-        with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS)) as step:
+        timings = Timings()
+        with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS),
+                                           timings) as step:
             study = Study.load(cfg, step)
             result = study.coverage(step)
             step("equity scorecard")
@@ -347,7 +354,7 @@ def sites(
                               candidates=cands, target=target, spacing_m=spacing,
                               capacity=capacity, time_limit_s=time_limit, equity=equity)
             paths = write(study, plan, out_dir=out, prefix="sites_", basemap=basemap,
-                          progress=step)
+                          progress=step, timings=timings)
         _print_warnings(study, plan)
         sol = plan.solution
         status = "optimal" if sol.optimal else f"best found, gap {100 * sol.gap:.2f} %"
@@ -390,11 +397,13 @@ def scenario(
         sc = load_scenario(plan)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
         t0 = time.perf_counter()
-        with _writing_into(out), _progress(_n_steps(cfg, 3, 3 + WRITE_STEPS)) as step:
+        timings = Timings()
+        with _writing_into(out), _progress(_n_steps(cfg, 3, 3 + WRITE_STEPS),
+                                           timings) as step:
             study = Study.load(cfg, step)
             res = run_scenario(study, sc, step)
             paths = write(study, res, out_dir=out, prefix="scenario_", basemap=basemap,
-                          progress=step)
+                          progress=step, timings=timings)
         _print_warnings(study, res)
         console.print(f"[bold]{escape(sc.name)}[/] on {escape(cfg.name)} "
                       f"({time.perf_counter() - t0:.1f} s)", highlight=False)

@@ -32,6 +32,7 @@ from equiserve.outputs.tables import (
     write_gpkg,
 )
 from equiserve.results.base import about_study
+from equiserve.timings import TIMINGS_FILE, Timings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,7 +46,8 @@ WRITE_STEPS = 4
 
 def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefix: str = "",
           basemap: BaseMap | None | Literal["config"] = "config",
-          progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+          progress: Callable[[str], None] | None = None,
+          timings: Timings | None = None) -> dict[str, Path]:
     """Write every table, the report and the map of ``results`` into ``out_dir``.
 
     Parameters
@@ -59,6 +61,9 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
         sites_report.html and sites_map.html.
     basemap : BaseMap, None or "config"
         The map's tiles (None: none, works offline; "config": the study's ``[map]``).
+    timings : Timings, optional
+        The run's stages so far (the command line's): written to timings.csv, up to and
+        including the writing.
 
     Returns
     -------
@@ -99,5 +104,9 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
         fmap = study_map(study, *results, basemap=basemap,
                          title=f"{study.config.name}: {heading}" if heading else None)
         save_map(fmap, tmp / map_file)
-    names = [*files.csv, NOTES_FILE, *files.workbooks, *files.gpkg, report, map_file]
+        if timings is not None:  # last, so that it holds the writing too
+            timings.close()
+            timings.frame().to_csv(tmp / TIMINGS_FILE, index=False, float_format="%.3f")
+    names = [*files.csv, NOTES_FILE, *files.workbooks, *files.gpkg, report, map_file,
+             *([TIMINGS_FILE] if timings is not None else [])]
     return {n: out / n for n in names}
