@@ -59,8 +59,8 @@ def _people(folder: Path) -> dict[tuple[int, str], float]:
     regions = gpd.read_file(folder / "regions.gpkg").to_crs(UTM)
     with rasterio.open(folder / "population.tif") as ds:
         bands, nodata = ds.read().astype(np.float64), ds.nodata
-        shapes = [(geom, GROUPS.index(g) + 1) for geom, g in zip(regions.geometry,
-                                                                    regions["group"])]
+        shapes = [(geom, GROUPS.index(g) + 1)
+                  for geom, g in zip(regions.geometry, regions["group"], strict=True)]
         group = rasterize(shapes, out_shape=ds.shape, transform=ds.transform, fill=0)
     out = {}
     for b, band in enumerate(bands, start=1):
@@ -165,3 +165,26 @@ def test_coverage_of_two_tiles_is_that_of_one(one: Path, two: Path) -> None:
     exact = np.isclose(second["coverage_pct"].to_numpy(), regions["coverage_pct"].to_numpy(),
                        rtol=0, atol=1e-9)
     assert exact.mean() > 0.9
+
+
+def test_cli_demo_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+    from equiserve.datasets.demo import scale
+    from equiserve.testing import write_tiny_study
+
+    calls = []
+
+    def fake(folder: Path, n: int, seed: int = 2017) -> Path:
+        calls.append((n, seed))
+        return write_tiny_study(folder)
+
+    monkeypatch.setattr(scale, "write_scaled_demo_inputs", fake)
+    runner = CliRunner()
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "o"), "--scale", "3"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(3, 2017)] and "tiled 3 times" in result.output
+    assert (tmp_path / "o" / "report.html").is_file()
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "p"), "--scale", "0"])
+    assert result.exit_code == 2 and not (tmp_path / "p").exists()
