@@ -270,17 +270,21 @@ def report(
 def demo(
     out: OutOption,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic demo generator.")] = 2017,
+    scale: Annotated[int, typer.Option(min=1, help="Copies of the demo city, side by side "
+                                                   "(8: a city-scale run).")] = 1,
     offline: OfflineOption = False,
     tiles: TilesOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
     with _handled(debug), _writing_into(out):
-        from equiserve.datasets.demo import write_demo_inputs
+        from equiserve.datasets.demo.scale import write_scaled_demo_inputs
 
         inputs = Path(out).expanduser().resolve() / "inputs"
-        console.print(f"generating the synthetic demo study in {inputs}", highlight=False)
-        config = write_demo_inputs(inputs, seed=seed)
+        tiled = f", tiled {scale} times" if scale > 1 else ""
+        console.print(f"generating the synthetic demo study{tiled} in {inputs}",
+                      highlight=False)
+        config = write_scaled_demo_inputs(inputs, scale, seed=seed)
         _run(config, out, offline, tiles)
 
 

@@ -73,6 +73,8 @@ Modules: :mod:`.layout` (name, CRS, origin, groups, the west's towns), :mod:`.sh
 random curves and blobs), :mod:`.regions`, :mod:`.population`, :mod:`.streets`,
 :mod:`.facilities`, :mod:`.plan` (gazetteer and plan) and :mod:`.texts` (README.txt and
 study.toml). The text files are rendered from the templates in ``templates/``.
+The city tiled N times (``equiserve demo --scale N``) is :mod:`.scale`, written from these
+files.
 """
 
 from __future__ import annotations
