@@ -536,3 +536,29 @@ def test_what_a_killed_run_left_is_found_when_the_lock_is_taken(tmp_path):
             pass
     assert (backup / "summary.csv").read_text(encoding="utf-8") == "old"
     assert not (tmp_path / ".out.equiserve-lock").exists()  # released on the error
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="no SIGTERM")
+def test_a_signal_while_the_lock_is_taken_leaves_no_lock(tmp_path, monkeypatch):
+    """SIGTERM right after the lock file is created (before the block that removes it):
+    held back until the lock is ours to remove, so the interrupt leaves nothing."""
+    import equiserve.io.atomic as atomic
+    from equiserve.cli import install_signal_handlers
+
+    real = atomic._create_lock
+
+    def create(lock, me):
+        made = real(lock, me)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return made
+
+    monkeypatch.setattr(atomic, "_create_lock", create)
+    previous = install_signal_handlers()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with atomic.output_lock(tmp_path / "o"):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert not lock_path(tmp_path / "o").exists()

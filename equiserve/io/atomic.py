@@ -105,9 +105,10 @@ def _check_writable(folder: Path) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DataError(f"output folder: cannot write into {folder}: {fix}")
     try:
-        fd, probe = tempfile.mkstemp(prefix=".equiserve-probe-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        with _signals_held():  # an interrupt never leaves the probe behind
+            fd, probe = tempfile.mkstemp(prefix=".equiserve-probe-", dir=folder)
+            os.close(fd)
+            os.unlink(probe)
     except OSError as exc:
         raise DataError(f"output folder: cannot write into {folder} "
                         f"({exc.strerror or exc}): {fix}") from exc
@@ -277,15 +278,18 @@ def output_lock(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
     if out in _HELD:
         yield lock
         return
-    me = _acquire(out, lock)
-    _HELD.add(out)
+    me: _Holder | None = None
     try:
+        with _signals_held():  # a signal between creating the lock and the try: no leak
+            me = _acquire(out, lock)
+            _HELD.add(out)
         _clear_killed_runs(out)
         yield lock
     finally:
-        _HELD.discard(out)
-        if _Holder.read(lock).pid == me.pid:  # never another run's (after a takeover)
-            lock.unlink(missing_ok=True)
+        with _signals_held():
+            _HELD.discard(out)
+            if me is not None and _Holder.read(lock).pid == me.pid:  # never another run's
+                lock.unlink(missing_ok=True)
 
 
 # -- the all-or-nothing move ----------------------------------------------------------------
