@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from equiserve.errors import DataQualityWarning, EquiserveError
+from equiserve.io.atomic import check_output_dir, output_lock
 from equiserve.settings import CANDIDATE_SPACING_M, SOLVER_TIME_LIMIT_S
 from equiserve.timings import Timings
 
@@ -157,21 +158,9 @@ def _handled(debug: bool) -> Iterator[None]:
 
 def _check_out(out: Path) -> None:
     """Check ``out`` first of all, before the heavy imports and the computation: a file in
-    its place, no write permission or a full disk fail at once."""
-    from equiserve.io.atomic import check_output_dir
-
+    its place, no write permission or a full disk fail at once (``write`` checks it again
+    when it starts writing)."""
     check_output_dir(out)
-
-
-@contextmanager
-def _writing_into(out: Path) -> Iterator[None]:
-    """Hold the lock of ``out`` through the computation and the write (checking it again:
-    things may have changed while the config was read)."""
-    from equiserve.io.atomic import check_output_dir, output_lock
-
-    check_output_dir(out)
-    with output_lock(out):
-        yield
 
 
 @contextmanager
@@ -210,7 +199,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
     basemap = _basemap(cfg, tiles, tiles_crs, offline)
     t0 = time.perf_counter()
     timings = Timings()
-    with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS), timings) as step:
+    with output_lock(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS), timings) as step:
         study = Study.load(cfg, step)
         result = study.coverage(step)
         step("equity scorecard")
@@ -277,15 +266,17 @@ def demo(
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
-    with _handled(debug), _writing_into(out):
+    with _handled(debug):
+        _check_out(out)
         from equiserve.datasets.demo.scale import write_scaled_demo_inputs
 
-        inputs = Path(out).expanduser().resolve() / "inputs"
-        tiled = f", tiled {scale} times" if scale > 1 else ""
-        console.print(f"generating the synthetic demo study{tiled} in {inputs}",
-                      highlight=False)
-        config = write_scaled_demo_inputs(inputs, scale, seed=seed)
-        _run(config, out, offline, tiles)
+        with output_lock(out):
+            inputs = Path(out).expanduser().resolve() / "inputs"
+            tiled = f", tiled {scale} times" if scale > 1 else ""
+            console.print(f"generating the synthetic demo study{tiled} in {inputs}",
+                          highlight=False)
+            config = write_scaled_demo_inputs(inputs, scale, seed=seed)
+            _run(config, out, offline, tiles)
 
 
 @app.command()
@@ -340,7 +331,7 @@ def sites(
         cfg = load_config(config)
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
         timings = Timings()
-        with _writing_into(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS),
+        with output_lock(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS),
                                            timings) as step:
             study = Study.load(cfg, step)
             result = study.coverage(step)
@@ -402,7 +393,7 @@ def scenario(
         basemap = _basemap(cfg, tiles, tiles_crs, offline)
         t0 = time.perf_counter()
         timings = Timings()
-        with _writing_into(out), _progress(_n_steps(cfg, 3, 3 + WRITE_STEPS),
+        with output_lock(out), _progress(_n_steps(cfg, 3, 3 + WRITE_STEPS),
                                            timings) as step:
             study = Study.load(cfg, step)
             res = run_scenario(study, sc, step)

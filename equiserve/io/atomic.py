@@ -82,8 +82,12 @@ def os_error_message(exc: OSError) -> str:
 folder, or close it if another program (Excel) holds it open'
     """
     where = exc.filename if exc.filename is not None else "(no file named)"
-    what = _FIXES.get(exc.errno or 0) or (exc.strerror or str(exc))
-    return f"{where}: {what}"
+    return f"{where}: {_fix(exc)}"
+
+
+def _fix(exc: OSError) -> str:
+    """What went wrong and the likely fix, by the error's number."""
+    return _FIXES.get(exc.errno or 0) or (exc.strerror or str(exc))
 
 
 # -- pre-flight ---------------------------------------------------------------------------
@@ -415,7 +419,7 @@ def _move_error(exc: OSError, move: _Move, files: list[Path], lost: list[Path]) 
     name = Path(exc.filename) if exc.filename else move.out
     target = next((move.out / f for f in files
                    if name in (move.out / f, move.tmp / f, move.backup / f)), name)
-    fix = _FIXES.get(exc.errno or 0) or (exc.strerror or str(exc))
+    fix = _fix(exc)
     kept = (f"; {len(lost)} file(s) could not be put back ({', '.join(map(str, lost))}): "
             f"the old ones are in {move.backup}" if lost
             else "; the output folder was left as it was")

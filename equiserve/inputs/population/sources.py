@@ -217,12 +217,12 @@ def population_from_vector(gdf: gpd.GeoDataFrame, count_field: str, regions: Reg
     keep = pop > 0
     kind = "points" if is_point.all() else "polygons"
     polys = np.asarray(geoms)[keep]
+    areas = shapely.area(np.asarray(geoms))  # 0 for points
     has_data = None
-    polygons = np.asarray(geoms)[~is_point]
     # every polygon is data, with people or none; only a grid that tiles the land tells
     # where data are missing (building footprints or compounds cover a fraction of it)
-    if kind == "polygons" and shapely.area(polygons).sum() >= TILING_SHARE * regions.area:
-        tree = shapely.STRtree(polygons)
+    if kind == "polygons" and areas.sum() >= TILING_SHARE * regions.area:
+        tree = shapely.STRtree(np.asarray(geoms)[~is_point])
 
         def has_data(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             hit = np.zeros(len(x), dtype=bool)
@@ -232,7 +232,7 @@ def population_from_vector(gdf: gpd.GeoDataFrame, count_field: str, regions: Reg
     return _finish(shapely.get_x(pts)[keep], shapely.get_y(pts)[keep], pop[keep],
                    {k: v[keep] for k, v in subs.items()}, regions, kind, float(pop.sum()),
                    notes, None, None if kind == "points" else (lambda: polys), where=where,
-                   areas=None if kind == "points" else shapely.area(polys), has_data=has_data)
+                   areas=None if kind == "points" else areas[keep], has_data=has_data)
 
 
 # ---------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
     notes = Notes() if notes is None else notes
     totals = np.asarray(totals, dtype=float)
     s = float(cell_size_m)
-    xs, ys, pops, regs, pieces = [], [], [], [], []
+    xs, ys, pops, regs, pieces, areas = [], [], [], [], [], []
     subs: dict[str, list[np.ndarray]] = {k: [] for k in (subgroup_totals or {})}
     for i, geom in enumerate(regions.gdf.geometry.values):
         xmin, ymin, xmax, ymax = geom.bounds
@@ -314,6 +314,7 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
             cent[off] = shapely.point_on_surface(cells[off])
         xs.append(shapely.get_x(cent))
         ys.append(shapely.get_y(cent))
+        areas.append(area)
         pops.append(totals[i] * share)
         regs.append(np.full(share.size, i, dtype=np.int32))
         pieces.append(cells)
@@ -336,7 +337,7 @@ def population_from_census(regions: Regions, totals: np.ndarray, cell_size_m: fl
     how = "land area (uniform density)" if weights is None else "the given weights"
     notes.info("population", f"census totals spread over {len(grid):,} cells of {s:g} m "
                f"in proportion to {how}")
-    check_population(grid, regions, notes, where, shapely.area(geoms_kept))
+    check_population(grid, regions, notes, where, cat(areas)[keep])
     return grid
 
 
