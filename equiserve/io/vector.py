@@ -22,6 +22,7 @@ import pyproj
 import shapely
 
 from equiserve.config import SourceSpec
+from equiserve.config.sources import OSM_XML_SUFFIXES
 from equiserve.crs import to_wgs84_geometries
 from equiserve.errors import ConfigError, DataError
 from equiserve.io.tables import TABLE_SUFFIXES, check_not_empty, read_table
@@ -31,7 +32,6 @@ WGS84 = pyproj.CRS.from_epsg(4326)
 
 _X_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
 _Y_NAMES = ("lat", "latitude", "y", "纬度")
-_OSM_SUFFIXES = (".osm", ".osm.bz2", ".xml")
 
 
 def read_vector(spec: SourceSpec, notes: Notes | None = None, *,
@@ -65,7 +65,7 @@ def read_vector(spec: SourceSpec, notes: Notes | None = None, *,
     name = path.name.lower()
     if name.endswith(TABLE_SUFFIXES):
         gdf = _read_points_table(spec, notes, allow_empty=part)
-    elif name.endswith(_OSM_SUFFIXES):
+    elif name.endswith(OSM_XML_SUFFIXES):
         gdf = _read_osm(spec, notes)
     elif name.endswith((".parquet", ".geoparquet")):
         gdf = _read_parquet(spec)
