@@ -30,6 +30,7 @@ from bench_network import street_grid
 
 from equiserve.network import Attacher, AttachRules, Network
 from equiserve.network.attach import preferred_components
+from equiserve.timings import Timings
 
 SEED = 12
 LIMIT_M = 500.0
@@ -72,8 +73,17 @@ def main() -> None:
         a = Attacher(net, cx, cy, LIMIT_M, land, AttachRules())
         return a.attach(preferred_components(net))
 
+    # time (best of one) and peak resident memory above the start of each row (a
+    # stage "at <row>" of no length reads the memory at its start)
+    mem = Timings()
+    mem.step("at street")
+    mem.step("street")
     t_street, s = timed(street, repeat=1)
+    mem.step("at nearest")
+    mem.step("nearest")
     t_near, nearest = timed(lambda: Attacher(net, cx, cy, LIMIT_M, land).attach(), repeat=1)
+    mem.step("at peer")
+    mem.step("peer")
 
     lines = gpd.GeoSeries(shapely.linestrings(np.stack([
         np.column_stack([net.x[net.u], net.x[net.v]]),
@@ -84,6 +94,9 @@ def main() -> None:
                                max_distance=LIMIT_M, distance_col="d")
     t_peer = time.perf_counter() - t0
     peer_d = joined.groupby(level=0)["d"].first().reindex(cells.index).to_numpy()
+    mem.close()
+    rss = dict(zip(mem.frame()["stage"], mem.frame()["peak_rss_mb"], strict=True))
+    peak = {k: rss[k] - rss[f"at {k}"] for k in ("street", "nearest", "peer")}
 
     ok = nearest.ok
     diff = np.abs(peer_d[ok] - nearest.access_m[ok])
@@ -94,10 +107,14 @@ def main() -> None:
           f"({moved.mean():.1%}): " + ", ".join(
               f"{k} {c:,}" for k, c in zip(*np.unique(s.moved[moved], return_counts=True),
                                            strict=True)))
-    print(f"{'':58} {'time (s)':>9}")
-    print(f"{'equiserve: the street a person walks from (rules, parts)':58} {t_street:9.2f}")
-    print(f"{'equiserve: nearest segment':58} {t_near:9.2f}")
-    print(f"{'GeoPandas sjoin_nearest: nearest segment (no rules)':58} {t_peer:9.2f}")
+    print(f"{'':58} {'time (s)':>9} {'peak MB':>8}")
+    for label, sec, key in (
+            ("equiserve: the street a person walks from (rules, parts)", t_street, "street"),
+            ("equiserve: nearest segment", t_near, "nearest"),
+            ("GeoPandas sjoin_nearest: nearest segment (no rules)", t_peer, "peer")):
+        print(f"{label:58} {sec:9.2f} {peak[key]:8.0f}")
+    print("(peak MB: resident memory above the row's start, sampled every 20 ms; the "
+          "GeoPandas row includes building its lines and points)")
     print(f"ratio GeoPandas / equiserve: nearest {t_peer / t_near:.1f}x, "
           f"with the rules {t_peer / t_street:.1f}x")
 

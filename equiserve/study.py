@@ -40,7 +40,7 @@ from equiserve.network import (
     Snapped,
     network_from_osm,
 )
-from equiserve.network.attach import preferred_components
+from equiserve.network.attach import REASONS, preferred_components
 from equiserve.notes import Notes
 from equiserve.results.coverage import CoverageResult, coverage
 from equiserve.results.equity import EquityResult, equity
@@ -106,6 +106,7 @@ class Study:
         study = cls(cfg, regions, population, layers, notes)
         if cfg.network is not None:
             study = study._with_networks(step)
+        step("checking datums")
         study._check_datums()
         return study
 
@@ -241,9 +242,12 @@ class Study:
         facilities are: eligible segments, parts that lead somewhere, over land."""
         ncfg = self.config.network
         assert ncfg is not None
-        net, rules = self.networks[mode], self.attach_rules
-        return net.snap(x, y, limit_m=ncfg.snap_limit_m, land=self.land, rules=rules,
-                        preferred=None if self.attach_nearest else preferred_components(net))
+        net = self.networks[mode]
+        preferred = None if self.attach_nearest else preferred_components(net)
+        if mode in self.attachers:  # the cells' street index, shared
+            return self.attachers[mode].for_points(x, y).attach(preferred)
+        return net.snap(x, y, limit_m=ncfg.snap_limit_m, land=self.land,
+                        rules=self.attach_rules, preferred=preferred)
 
     def land_part(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Index of the piece of land (island, mainland) holding each point, -1 if none."""
@@ -288,8 +292,7 @@ class Study:
             self.notes.warn(f"layers.{name}", f"{len(lost)} of {len(layer)} facilities are "
                             f"not within {ncfg.snap_limit_m:g} m of the {mode} network over "
                             f"land ({names}); they serve no one in the network figures")
-        assert snap.moved is not None
-        moved = snap.moved != ""
+        moved = snap.moved_code != 0
         if moved.any():
             fac = np.unique(layer.access_facility[moved])
             self.notes.info(f"layers.{name}", f"{len(fac)} of {len(layer)} facilities are "
@@ -310,12 +313,10 @@ class Study:
                         f"edges, {int(net.is_ferry.sum())} ferry route(s); {len(sizes)} "
                         f"connected part(s), the largest with {sizes.max() / net.n_nodes:.1%} "
                         "of the nodes (all parts are kept)")
-        assert snap.moved is not None and snap.shift_m is not None
-        moved = snap.moved != ""
+        moved = snap.moved_code != 0
         if moved.any():
-            people = np.bincount(np.unique(snap.moved[moved], return_inverse=True)[1],
-                                 weights=pop[moved])
-            kinds = np.unique(snap.moved[moved])
+            kinds, which = np.unique(snap.moved[moved], return_inverse=True)
+            people = np.bincount(which, weights=pop[moved])
             share = pop[moved].sum() / max(pop.sum(), 1e-12)
             self.notes.info(f"network.{mode}", f"{pop[moved].sum():,.0f} people ({share:.1%}) "
                             f"in {int(moved.sum()):,} cells are attached to a street other "
@@ -329,7 +330,7 @@ class Study:
                  "not eligible": "near only ways nobody steps onto from the surface "
                                  "(tunnels, indoor corridors, platforms)"}
         for why, text in texts.items():
-            mask = snap.reason == why
+            mask = snap.reason_code == REASONS.index(why)
             if mask.any():
                 self.notes.warn(f"network.{mode}", f"{int(mask.sum()):,} populated cells "
                                 f"({pop[mask].sum():,.0f} people) are {text} and count as "

@@ -262,3 +262,199 @@ def test_rules_are_overridden_per_study(tmp_path, monkeypatch):
     rules = AttachRules.with_overrides({"tunnel": [], "indoor": ["yes"]}, underground=False)
     assert rules.reason({"tunnel": "yes", "layer": "-3"}) == ""
     assert rules.reason({"indoor": "room"}) == ""
+
+
+# -- the fast path against brute force on the demo's streets (issue 16)
+
+#: A limit under which no point of the test exhausts the widest search (512 pieces), so
+#: the attachment is exact everywhere and brute force must agree with it.
+BRUTE_LIMIT_M = 300.0
+#: Distances closer than this are ties (brute force and the projection round apart).
+TIE_M = 1e-6
+
+
+@pytest.fixture(scope="module")
+def demo_streets(tmp_path_factory):
+    """The demo's walk network with 300 fragments added, every 7th edge a tunnel and
+    every 11th indoor; 2,500 random points in a window of its centre (and 20 beyond the
+    streets); land with a 200 m river and a lake cut out of it."""
+    from equiserve.datasets.demo import write_demo_inputs
+    from equiserve.network import Network
+
+    folder = tmp_path_factory.mktemp("demo_attach")
+    write_demo_inputs(folder)
+    demo = network_from_osm(folder / "streets.osm.pbf", "walk", crs=CRS, cache=False)
+    cx, cy = float(np.median(demo.x)), float(np.median(demo.y))
+    rng = np.random.default_rng(16)
+    k, n = 300, demo.n_nodes  # 300 fragments: 15 m steps joined to nothing
+    fx, fy = rng.uniform(cx - 1200, cx + 1200, k), rng.uniform(cy - 1200, cy + 1200, k)
+    net = Network.from_arrays(np.concatenate([demo.x, fx, fx + 15.0]),
+                              np.concatenate([demo.y, fy, fy]),
+                              np.concatenate([demo.u, np.arange(n, n + k)]),
+                              np.concatenate([demo.v, np.arange(n + k, n + 2 * k)]),
+                              is_ferry=np.concatenate([demo.is_ferry, np.zeros(k, bool)]))
+    e = np.arange(net.n_edges)
+    net.tag_sets = [{"highway": "footway"}, {"highway": "footway", "tunnel": "yes"},
+                    {"highway": "footway", "indoor": "yes"}]
+    net.edge_tags = np.where(e % 7 == 0, 1, np.where(e % 11 == 0, 2, 0))
+    window = shapely.box(cx - 1200, cy - 1200, cx + 1200, cy + 1200)
+    river = shapely.box(cx - 5000, cy - 100, cx + 5000, cy + 100)
+    lake = shapely.Point(cx + 600, cy + 600).buffer(250)
+    land = window.buffer(2000).difference(river).difference(lake)
+    x = rng.uniform(cx - 1200, cx + 1200, 2500)
+    y = rng.uniform(cy - 1200, cy + 1200, 2500)
+    far = np.linspace(net.x.min(), net.x.max(), 20)  # beyond the streets' northern end
+    x, y = np.concatenate([x, far]), np.concatenate([y, np.full(20, net.y.max() + 1000)])
+    return net, x, y, land
+
+
+def brute_force(net, x, y, land, limit):
+    """Every (point, segment) pair within ``limit`` by shapely distances: point, edge,
+    distance and whether the access line (the shortest line to the segment) stays in the
+    land buffered by 30 m, sorted by point, distance, edge."""
+    segs = shapely.linestrings(np.stack([np.column_stack([net.x[net.u], net.x[net.v]]),
+                                         np.column_stack([net.y[net.u], net.y[net.v]])],
+                                        axis=-1))
+    pts = shapely.points(x, y)
+    p, e = shapely.STRtree(segs).query(pts, predicate="dwithin", distance=limit)
+    keep = ~net.is_ferry[e]
+    p, e = p[keep], e[keep]
+    d = shapely.distance(pts[p], segs[e])
+    order = np.lexsort((e, d, p))
+    p, e, d = p[order], e[order], d[order]
+    dry = np.ones(len(p), dtype=bool)
+    long = d > 25.0
+    dry[long] = shapely.within(shapely.shortest_line(pts[p[long]], segs[e[long]]),
+                               shapely.buffer(land, 30.0))
+    return p, e, d, dry
+
+
+def first_pair(n, p, mask):
+    """Per point: index of its first pair where ``mask`` holds (-1: none)."""
+    out = np.full(n, -1)
+    hit = np.flatnonzero(mask)
+    pts, at = np.unique(p[hit], return_index=True)
+    out[pts] = hit[at]
+    return out
+
+
+def test_the_fast_path_finds_the_nearest_acceptable_segment(demo_streets):
+    """Against brute force: eligible segments (no tunnels, no indoor ways, no ferries),
+    preferred parts first, no access line across the river or the lake; for no
+    preference, the largest part, the largest and half the fragments, and an island out
+    of reach (so nobody changes); reasons, moved kinds and shifts too."""
+    from equiserve.network.attach import Attacher, preferred_components
+
+    net, x, y, land = demo_streets
+    rules = AttachRules()
+    att = Attacher(net, x, y, BRUTE_LIMIT_M, land, rules)
+    p, e, d, dry = brute_force(net, x, y, land, BRUTE_LIMIT_M)
+    why = np.array([rules.reason(t) for t in net.tag_sets], dtype=object)[net.edge_tags]
+    eligible = why == ""
+    comp = net.components[net.u]
+    n = len(x)
+    near = first_pair(n, p, np.ones(len(p), dtype=bool))
+    elig = first_pair(n, p, eligible[e] & dry)
+    some = preferred_components(net) | (np.arange(comp.max() + 1) % 2 == 0)
+    island = np.bincount(net.components) == 520  # the demo's island, 8 km away
+    counts = {}
+    for label, preferred in (("none", None), ("largest", preferred_components(net)),
+                             ("some fragments too", some), ("island", island)):
+        snap = att.attach(preferred)
+        best = elig.copy()
+        if preferred is not None:
+            pref = first_pair(n, p, eligible[e] & dry & preferred[comp[e]])
+            best = np.where(pref >= 0, pref, elig)
+        np.testing.assert_array_equal(snap.ok, best >= 0)
+        i = np.flatnonzero(snap.ok)
+        b = best[i]
+        # the chosen edge is the brute-force one, or one as near (a tie at a node)
+        same = snap.edge[i] == e[b]
+        np.testing.assert_allclose(snap.access_m[i], d[b], atol=TIE_M)
+        tied = [np.flatnonzero((p == k) & (e == snap.edge[k])) for k in i[~same]]
+        assert all(len(t) and abs(d[t[0]] - d[best[k]]) < TIE_M and dry[t[0]]
+                   for t, k in zip(tied, i[~same], strict=True))
+        assert same.mean() > 0.95
+        # not attached: why
+        lost = np.flatnonzero(~snap.ok)
+        any_eligible = first_pair(n, p, eligible[e])[lost] >= 0
+        expect = np.where(near[lost] < 0, "too far",
+                          np.where(any_eligible, "across water", "not eligible"))
+        assert list(snap.reason[lost]) == list(expect)
+        assert (snap.reason[i] == "").all()
+        # moved: where the nearest segment of all is not tied with another
+        nb = near[i]
+        second = np.array([d[np.flatnonzero((p == k) & (e != e[nb[j]]))[:1]].min(initial=np.inf)
+                           for j, k in enumerate(i)])
+        clear = (second - d[nb] > TIE_M) & same
+        kind = np.where(e[nb] == e[b], "", np.where(why[e[nb]] != "", why[e[nb]],
+                                                    np.where(dry[nb], "fragment",
+                                                             "across water")))
+        assert list(snap.moved[i[clear]]) == list(kind[clear])
+        np.testing.assert_allclose(snap.shift_m[i[clear]],
+                                   np.where(kind[clear] == "", 0.0,
+                                            d[b[clear]] - d[nb[clear]]), atol=TIE_M)
+        counts[label] = {k: int((snap.moved[i] == k).sum()) for k in (
+            "tunnel", "indoor", "fragment", "across water")} | {
+            f"not attached: {r}": int((snap.reason == r).sum()) for r in (
+                "too far", "across water")}
+    assert (att.kq < att.most).all()  # exact everywhere: nobody reached the widest search
+    assert set(att._cands) > {8}  # some points needed a wider search
+    # each rule, the water and the parts were exercised
+    assert min(v for k, v in counts["none"].items() if k != "fragment") > 0, counts
+    assert counts["none"]["fragment"] == 0, counts
+    assert counts["largest"]["fragment"] > 2 * counts["some fragments too"]["fragment"] > 0
+    assert counts["island"] == counts["none"]  # out of reach: the nearest eligible
+
+
+def test_attachers_sharing_an_index_attach_as_a_fresh_one(demo_streets):
+    """Facilities attached with the cells' index (:meth:`Attacher.for_points`) get what
+    their own Attacher gives; the same preference twice is the same result."""
+    from equiserve.network.attach import Attacher, preferred_components
+
+    net, x, y, land = demo_streets
+    cells = Attacher(net, x, y, BRUTE_LIMIT_M, land, AttachRules())
+    pref = preferred_components(net)
+    shared = cells.for_points(x[::7] + 3.0, y[::7]).attach(pref)
+    own = Attacher(net, x[::7] + 3.0, y[::7], BRUTE_LIMIT_M, land, AttachRules()).attach(pref)
+    for f in ("edge", "t", "access_m", "px", "py", "ok", "reason", "moved", "shift_m"):
+        np.testing.assert_array_equal(getattr(shared, f), getattr(own, f), err_msg=f)
+    assert cells.attach(pref.copy()) is cells.attach(pref)
+
+
+def test_water_checks_agree_with_shapely_within(demo_streets):
+    """The land check (grid squares known inside, else a prepared-polygon query) says of
+    every access line what ``shapely.within`` of the line in the buffered land says."""
+    from equiserve.network.attach import StreetIndex
+
+    net, x, y, land = demo_streets
+    index = StreetIndex(net, land)
+    rng = np.random.default_rng(3)
+    edge = rng.integers(0, net.n_edges, len(x))
+    edge = edge[~net.is_ferry[edge]]
+    mx = (net.x[net.u[edge]] + net.x[net.v[edge]]) / 2
+    my = (net.y[net.u[edge]] + net.y[net.v[edge]]) / 2
+    # lines from the test's points to edges anywhere (long), and from near each edge
+    for qx, qy in ((x[:len(edge)], y[:len(edge)]),
+                   (mx + rng.normal(0, 60, len(edge)), my + rng.normal(0, 60, len(edge)))):
+        _, dist, ax, ay = index.project(edge, qx, qy)
+        lines = shapely.linestrings(np.stack([np.column_stack([qx, ax]),
+                                              np.column_stack([qy, ay])], axis=-1))
+        expect = (dist <= 25.0) | shapely.within(lines, shapely.buffer(land, 30.0))
+        got = index.over_land(qx, qy, edge, dist)
+        np.testing.assert_array_equal(got, expect)
+        inland = index._inland(qx, qy, ax, ay)  # both ways of telling were used
+        assert inland[dist > 25].any() and not inland[dist > 25].all()
+        assert 0.01 < (~got).mean() < 0.99  # both kinds
+
+
+def test_reasons_are_codes_decoded_on_demand(demo_streets):
+    from equiserve.network.attach import MOVED, REASONS, Attacher
+
+    net, x, y, land = demo_streets
+    snap = Attacher(net, x, y, BRUTE_LIMIT_M, land, AttachRules()).attach()
+    assert snap.reason_code.itemsize == 1 and snap.moved_code.itemsize <= 2
+    assert snap.moved_kinds[:3] == MOVED and "tunnel" in snap.moved_kinds
+    np.testing.assert_array_equal(snap.reason, np.array(REASONS, object)[snap.reason_code])
+    sub = snap.subset(snap.moved_code != 0)
+    assert len(sub) and (sub.moved != "").all() and sub.ok.all()
