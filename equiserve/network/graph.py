@@ -450,13 +450,14 @@ class Network:
 
         Examples
         --------
-        Two origins and a destination on a 3-node line of 100 m edges:
+        Two origins and a destination 10 m off a 3-node line of 100 m edges:
 
         >>> net = Network.from_arrays([0, 100, 200], [0, 0, 0], [0, 1], [1, 2])
         >>> o, d = net.snap(np.array([0.0, 200.0]), np.array([5.0, 0.0])), net.snap(
-        ...     np.array([100.0]), np.array([0.0]))
-        >>> net.od(o, d, cutoff=150.0).toarray().tolist()
-        [[105.0], [100.0]]
+        ...     np.array([100.0]), np.array([10.0]))
+        >>> od = net.od(o, d, cutoff=112.0)  # origin 0 at 5 + 100 + 10 is beyond it
+        >>> od.nnz, float(od[1, 0])
+        (1, 110.0)
         """
         n_o, n_d = len(origins.edge), len(destinations.edge)
         nodes, offsets, which = self.source_offsets(destinations, weight, to_point=True)
