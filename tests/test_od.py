@@ -195,3 +195,51 @@ def test_no_destination_or_no_origin_attached():
     assert net.od(near, far, 100.0).nnz == 0
     assert net.od(far, near, 100.0).nnz == 0
     assert net.od(near, near, 100.0).toarray().tolist() == [[2.0]]  # two 1 m legs
+
+
+@pytest.fixture(scope="module")
+def tiny_network_study(tmp_path_factory):
+    import warnings
+
+    from equiserve import Study
+    from equiserve.errors import DataQualityWarning
+    from equiserve.testing import write_tiny_study
+
+    path = write_tiny_study(tmp_path_factory.mktemp("tiny_od") / "in", network=True,
+                            school_std='{ mode = "walk", distance_m = 800 }')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return Study.load(path)
+
+
+def test_study_od_is_built_once_and_read_only(tiny_network_study):
+    from equiserve.analysis.od import network_od
+
+    s = tiny_network_study
+    od = s.od("schools")
+    assert s.od("schools") is od and s.od("schools", 800) is od
+    assert s.od("schools", 400) is not od
+    with pytest.raises(ValueError, match="read-only"):
+        od.data[:] = 0
+    lay = s.layers["schools"]
+    fresh = network_od(s.networks["walk"], s.cell_snap("schools"), s.facility_snaps["schools"],
+                       lay.access_facility, len(lay), 800.0)
+    assert od.nnz > 0 and (od != fresh).nnz == 0 and (od.indices == fresh.indices).all()
+
+
+def test_a_plan_study_rebuilds_the_costs_of_its_changed_layers(tiny_network_study):
+    from dataclasses import replace
+
+    from equiserve.errors import DataQualityWarning
+    from equiserve.notes import Notes
+
+    s = tiny_network_study
+    schools, clinics = s.od("schools"), s.od("clinics")
+    with pytest.warns(DataQualityWarning):  # the schools' attachment notes, again
+        plan = s.with_layers(dict(s.layers), Notes(), changed=["schools"])
+    assert plan.od("clinics") is clinics  # untouched layer: the same costs
+    again = plan.od("schools")  # attached anew: built anew (same facilities, same costs)
+    assert again is not schools and (again != schools).nnz == 0
+    moved = replace(s.layers["clinics"])  # another layer object under the same name
+    assert s.with_layers({**s.layers, "clinics": moved}, Notes(), changed=[]).od(
+        "clinics") is not clinics

@@ -506,17 +506,15 @@ class Network:
         cache = self.__dict__.setdefault("_csr_cache", {})
         key = ("cost_per_metre", weight)
         if key not in cache:
-            g = self._base_csr(weight, reverse=False)
-            src = np.repeat(np.arange(self.n_nodes), np.diff(g.indptr))
-            d = np.hypot(self.x[g.indices] - self.x[src], self.y[g.indices] - self.y[src])
+            # over the directed edges as searched (the cheapest parallel edge is among
+            # them, so the least ratio is that of the CSR)
+            src, dst, w = self._directed_edges(weight)
+            d = np.hypot(self.x[dst] - self.x[src], self.y[dst] - self.y[src])
             moves = d > 0
-            w = g.data[moves]
-            by_cost = np.argsort(w, kind="stable")
-            # the edges by cost, and the least cost per metre of the first k of them
-            cache[key] = (w[by_cost], np.minimum.accumulate((w / d[moves])[by_cost]))
+            cache[key] = (w[moves], w[moves] / d[moves])
         cost, per_metre = cache[key]
-        k = int(np.searchsorted(cost, cutoff, side="right"))
-        return float(per_metre[k - 1]) if k else np.inf
+        within = cost <= cutoff
+        return float(per_metre[within].min()) if within.any() else np.inf
 
     def reach(self, weight: Weight, cutoff: float) -> float:
         """How far (m, straight line) a path of cost ``<= cutoff`` can end from its start:
