@@ -387,17 +387,17 @@ class Network:
         Paths through the edge's end nodes miss the direct way along the edge; these
         pairs are added separately. Returns (origin index, destination index, cost).
         """
-        import pandas as pd
-
         fwd, bwd = self._edge_cost(weight)
-        o = pd.DataFrame({"i": np.flatnonzero(origins.ok)})
-        o["e"] = origins.edge[o["i"]]
-        d = pd.DataFrame({"j": np.flatnonzero(destinations.ok)})
-        d["e"] = destinations.edge[d["j"]]
-        pairs = o.merge(d, on="e")
-        if pairs.empty:
-            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-        i, j, e = pairs["i"].to_numpy(), pairs["j"].to_numpy(), pairs["e"].to_numpy()
+        # the destinations by edge, and each origin's range of them (a join on the edge)
+        dest = np.flatnonzero(destinations.ok)
+        dest = dest[np.argsort(destinations.edge[dest], kind="stable")]
+        dest_edge = destinations.edge[dest]
+        orig = np.flatnonzero(origins.ok)
+        lo = np.searchsorted(dest_edge, origins.edge[orig], side="left")
+        count = np.searchsorted(dest_edge, origins.edge[orig], side="right") - lo
+        i = np.repeat(orig, count)
+        j = dest[np.repeat(lo, count) + _ramps(count)]
+        e = origins.edge[i]
         dt = destinations.t[j] - origins.t[i]
         along = np.where(dt >= 0, _part(dt, fwd[e]), _part(-dt, bwd[e]))
         with np.errstate(invalid="ignore"):
@@ -464,11 +464,11 @@ class Network:
         order = np.argsort(which, kind="stable")
         nodes, offsets, which = nodes[order], offsets[order], which[order]
         base = self._base_csr(weight, reverse=True)
-        ends = _OriginEnds.of(self, origins, weight, cutoff)
-        parts = _Parts.of(self, nodes, which, self.reach(weight, cutoff))
+        parts = _Parts.of(self, nodes, offsets, which, weight, cutoff)
+        ends = _OriginEnds.of(self, origins, weight, cutoff, parts.near())
         rows, cols, vals = [], [], []
         for batch in parts.batches(_PART_NODES, chunk_size):
-            g, copy_of, dest_of = parts.graph(base, batch, offsets)
+            g, copy_of, dest_of = parts.graph(base, batch)
             k = len(copy_of)
             dist = dijkstra(g, directed=True, indices=k + np.arange(len(batch)),
                             min_only=True, limit=cutoff)[:k]
@@ -518,11 +518,8 @@ class Network:
 
     def reach(self, weight: Weight, cutoff: float) -> float:
         """How far (m, straight line) a path of cost ``<= cutoff`` can end from its start:
-        ``cutoff / min_cost_per_metre``, with a margin for rounding (the bound holds in
-        exact arithmetic; costs are summed in floating point)."""
-        f = self.min_cost_per_metre(weight, cutoff)
-        reach = float(cutoff) / f if 0 < f < np.inf else (0.0 if f == np.inf else np.inf)
-        return reach * (1 + 1e-9) + 1e-6 if np.isfinite(reach) else np.inf
+        ``cutoff / min_cost_per_metre``, with a margin for rounding."""
+        return float(_radius(cutoff, self.min_cost_per_metre(weight, cutoff)))
 
 
 #: Copied nodes per Dijkstra call of :meth:`Network.od` (memory ~ 100 bytes each).
@@ -532,43 +529,44 @@ _PART_NODES = 4_000_000
 @dataclass(frozen=True)
 class _Parts:
     """For each destination of :meth:`Network.od`, the nodes its search can reach: those
-    within ``reach`` of the bounding box of its source nodes (the ends of its edge).
+    within ``(cutoff - offset) / f`` of one of its sources (the ends of its edge, at the
+    cost ``offset`` from it; a source dearer than the cutoff leads nowhere and is left
+    out, with the destinations left without one).
 
-    Nodes are ranked in the order of a grid of cells of side ``reach`` (cell by cell, a
-    column of cells after another), so the nodes near a destination are a few ranges of
-    ranks (one per column of cells), found by binary search and listed in rank order.
+    Nodes are ranked in the order of a grid of cells of side ``cutoff / f`` (cell by
+    cell, a column of cells after another), so the nodes near a destination are a few
+    ranges of ranks (one per column of cells its sources' discs span), found by binary
+    search and listed in rank order, then kept if within a disc.
     """
 
     net: Network
     nodes: np.ndarray       # source nodes of the destinations, grouped by destination
-    which: np.ndarray       # the destination of each source node (sorted)
+    offsets: np.ndarray     # cost from each source node to its destination
+    radius: np.ndarray      # how far from its node each source's search can go
     dests: np.ndarray       # the destinations searched (sorted)
     bound: np.ndarray       # sources of dests[p]: nodes[bound[p]:bound[p + 1]]
-    box: np.ndarray         # (4, len(dests)): xmin, xmax, ymin, ymax of their sources
-    reach: float
     by_rank: np.ndarray     # the nodes in rank order
     rank: np.ndarray        # the rank of each node
     columns: tuple[np.ndarray, np.ndarray, np.ndarray]  # (dest, first rank, end rank)
 
     @classmethod
-    def of(cls, net: Network, nodes: np.ndarray, which: np.ndarray, reach: float) -> _Parts:
+    def of(cls, net: Network, nodes: np.ndarray, offsets: np.ndarray, which: np.ndarray,
+           weight: Weight, cutoff: float) -> _Parts:
+        """The parts of the destinations ``which`` (sorted) with sources ``nodes`` at
+        costs ``offsets``."""
+        useful = offsets <= cutoff
+        nodes, offsets, which = nodes[useful], offsets[useful], which[useful]
+        f = net.min_cost_per_metre(weight, cutoff)
+        radius = _radius(cutoff - offsets, f)
         dests, bound = np.unique(which, return_index=True)
         bound = np.append(bound, len(which)).astype(np.int64)
-        x, y = net.x, net.y
-        if len(dests):
-            starts = bound[:-1]
-            box = np.stack([np.minimum.reduceat(x[nodes], starts),
-                            np.maximum.reduceat(x[nodes], starts),
-                            np.minimum.reduceat(y[nodes], starts),
-                            np.maximum.reduceat(y[nodes], starts)])
-        else:
-            box = np.zeros((4, 0))
-        n = net.n_nodes
+        x, y, n = net.x, net.y, net.n_nodes
+        reach = float(radius.max()) if len(radius) else 0.0
         width = max(float(np.ptp(x)), float(np.ptp(y)), 1.0) if n else 1.0
         if not (n and reach < width):  # a search may reach anything: every node
             by_rank = np.arange(n)
             p = np.arange(len(dests))
-            return cls(net, nodes, which, dests, bound, box, reach, by_rank, by_rank,
+            return cls(net, nodes, offsets, radius, dests, bound, by_rank, by_rank,
                        (p, np.zeros(len(p), np.int64), np.full(len(p), n, np.int64)))
         side = max(reach, width / 4096)  # at most 4,096 x 4,096 cells
         x0, y0 = x.min(), y.min()
@@ -579,17 +577,28 @@ class _Parts:
         rank = np.empty(n, np.int64)
         rank[by_rank] = np.arange(n)
         ranked_cell = cell[by_rank]
-        # the columns of cells each destination's box, widened by reach, spans
-        gx0 = np.clip((box[0] - reach - x0) // side, 0, nx - 1).astype(np.int64)
-        gx1 = np.clip((box[1] + reach - x0) // side, 0, nx - 1).astype(np.int64)
-        gy0 = np.clip((box[2] - reach - y0) // side, 0, ny - 1).astype(np.int64)
-        gy1 = np.clip((box[3] + reach - y0) // side, 0, ny - 1).astype(np.int64)
+        # the columns of cells the discs of each destination's sources span
+        starts = bound[:-1]
+        box = [np.minimum.reduceat(x[nodes] - radius, starts),
+               np.maximum.reduceat(x[nodes] + radius, starts),
+               np.minimum.reduceat(y[nodes] - radius, starts),
+               np.maximum.reduceat(y[nodes] + radius, starts)] if len(dests) else [
+            np.zeros(0)] * 4
+        gx0, gx1 = (np.clip((b - x0) // side, 0, nx - 1).astype(np.int64) for b in box[:2])
+        gy0, gy1 = (np.clip((b - y0) // side, 0, ny - 1).astype(np.int64) for b in box[2:])
         per = gx1 - gx0 + 1
         dest = np.repeat(np.arange(len(dests)), per)
         gx = np.repeat(gx0, per) + _ramps(per)
         lo = np.searchsorted(ranked_cell, gx * ny + gy0[dest], side="left")
         hi = np.searchsorted(ranked_cell, gx * ny + gy1[dest], side="right")
-        return cls(net, nodes, which, dests, bound, box, reach, by_rank, rank, (dest, lo, hi))
+        return cls(net, nodes, offsets, radius, dests, bound, by_rank, rank, (dest, lo, hi))
+
+    def near(self) -> np.ndarray:
+        """Per node, whether some part may hold it (a superset: whole ranges of ranks)."""
+        n = self.net.n_nodes
+        _dest, lo, hi = self.columns
+        depth = np.cumsum(np.bincount(lo, minlength=n + 1) - np.bincount(hi, minlength=n + 1))
+        return (depth[:n] > 0)[self.rank]
 
     def batches(self, max_nodes: int, max_dests: int | None) -> Iterator[np.ndarray]:
         """Positions of destinations in consecutive batches of about ``max_nodes``
@@ -618,16 +627,20 @@ class _Parts:
         pos = np.repeat(lo, count) + _ramps(count)
         owner = np.repeat(dest, count)
         node = self.by_rank[pos]
-        if np.isfinite(self.reach):
+        if np.isfinite(self.radius).all():
+            # within the disc of one of the destination's sources (one pass per source)
             x, y = self.net.x[node], self.net.y[node]
-            xmin, xmax, ymin, ymax = self.box[:, batch[owner]]
-            dx = np.maximum(np.maximum(xmin - x, x - xmax), 0.0)
-            dy = np.maximum(np.maximum(ymin - y, y - ymax), 0.0)
-            near = np.hypot(dx, dy) <= self.reach
+            start = self.bound[batch[owner]]
+            sources = self.bound[batch[owner] + 1] - start
+            near = np.zeros(len(node), bool)
+            for k in range(int(sources.max()) if len(sources) else 0):
+                s = np.minimum(start + k, start + sources - 1)
+                at = self.nodes[s]
+                near |= np.hypot(x - self.net.x[at], y - self.net.y[at]) <= self.radius[s]
             owner, node = owner[near], node[near]
         return owner, node
 
-    def graph(self, base: sp.csr_matrix, batch: np.ndarray, offsets: np.ndarray
+    def graph(self, base: sp.csr_matrix, batch: np.ndarray
               ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
         """The disjoint copies of the parts of ``base`` the destinations of ``batch``
         reach, then one virtual node per destination (in batch order) joined to its
@@ -650,10 +663,22 @@ class _Parts:
         indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=k)),
                                  inside.sum() + np.cumsum(hi - lo)])
         indices = np.concatenate([col[inside], src_col])
-        data = np.concatenate([base.data[idx][inside], np.maximum(offsets[src], _EPS)])
+        data = np.concatenate([base.data[idx][inside], np.maximum(self.offsets[src], _EPS)])
         size = k + len(batch)
         return (sp.csr_matrix((data, indices.astype(np.int32 if size < 2**31 else np.int64),
                                indptr), shape=(size, size)), node, owner)
+
+
+def _radius(budget: np.ndarray | float, f: float) -> np.ndarray:
+    """How far (m, straight line) a path costing at most ``budget`` can go when no edge
+    costs less than ``f`` per metre, with a margin for rounding (the bound holds in exact
+    arithmetic; costs are summed in floating point)."""
+    budget = np.asarray(budget, dtype=float)
+    if f == np.inf:  # no edge moves: only the point itself
+        return np.full(budget.shape, 1e-6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = budget / f if f > 0 else np.full(budget.shape, np.inf)
+    return np.where(np.isfinite(far), far * (1 + 1e-9) + 1e-6, np.inf)
 
 
 def _group(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -691,16 +716,21 @@ class _OriginEnds:
     origin: np.ndarray  # the origin
 
     @classmethod
-    def of(cls, net: Network, origins: Snapped, weight: Weight, cutoff: float) -> _OriginEnds:
+    def of(cls, net: Network, origins: Snapped, weight: Weight, cutoff: float,
+           near: np.ndarray) -> _OriginEnds:
+        """The ends of the origins' edges, within the cutoff and ``near`` (a node mask:
+        ends no search can reach are left out)."""
         fwd, bwd = net._edge_cost(weight)
         ok = np.flatnonzero(origins.ok)
+        e = origins.edge[ok]
+        ok = ok[near[net.u[e]] | near[net.v[e]]]
         e = origins.edge[ok]
         acc = net.access_cost(origins.access_m[ok], weight)
         node = np.concatenate([net.u[e], net.v[e]])
         cost = np.concatenate([acc + _part(origins.t[ok], bwd[e]),
                                acc + _part(1 - origins.t[ok], fwd[e])])
         origin = np.concatenate([ok, ok])
-        keep = np.isfinite(cost) & (cost <= cutoff)
+        keep = np.isfinite(cost) & (cost <= cutoff) & near[node]
         node, cost, origin = node[keep], cost[keep], origin[keep]
         by_node, start = _group(node, net.n_nodes)
         return cls(start, np.diff(start), cost[by_node], origin[by_node])
