@@ -65,6 +65,12 @@ class Study:
     facility_snaps: dict[str, Snapped] = field(default_factory=dict)
     layer_cell_snaps: dict[str, Snapped] = field(default_factory=dict)
     attachers: dict[Mode, Attacher] = field(default_factory=dict, repr=False)
+    #: Layer x facility cost matrices built by :meth:`od`, by (layer, cutoff). Not an
+    #: argument: ``dataclasses.replace`` (a study with other layers, snaps or networks)
+    #: starts a new, empty one, so no study sees another's costs; :meth:`with_layers`
+    #: keeps those of the layers it leaves as they were.
+    _od_cache: dict[tuple[str, float], sp.csr_matrix] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def crs(self) -> pyproj.CRS:
@@ -219,6 +225,10 @@ class Study:
         layer_cells = dict(self.layer_cell_snaps)
         study = replace(self, layers=dict(layers), notes=notes, facility_snaps=snaps,
                         layer_cell_snaps=layer_cells)
+        redo = set(changed if changed is not None else layers)
+        study._od_cache.update({key: od for key, od in self._od_cache.items()
+                                if key[0] not in redo and key[0] in layers
+                                and layers[key[0]] is self.layers.get(key[0])})
         for name in changed if changed is not None else list(layers):
             snap = study._snap_layer(name)
             if snap is not None:
@@ -357,17 +367,27 @@ class Study:
 
     def od(self, name: str, cutoff: float | None = None) -> sp.csr_matrix:
         """Cell x facility costs of layer ``name`` within ``cutoff`` (default: its
-        standard), in the standard's unit (m, or min for minute standards)."""
+        standard), in the standard's unit (m, or min for minute standards).
+
+        Built once per layer and cutoff and shared by the analyses that ask (the
+        scorecard's catchment and allocation, siting): the matrix is read-only."""
         layer = self.layers[name]
         std = layer.standard
-        cutoff = std.limit if cutoff is None else cutoff
+        cutoff = float(std.limit if cutoff is None else cutoff)
+        key = (name, cutoff)
+        if key in self._od_cache:
+            return self._od_cache[key]
         if std.mode is None:
-            return straight_line_od(self.population.xy, layer.access_xy,
-                                    layer.access_facility, len(layer), cutoff)
-        od = network_od(self.networks[std.mode], self.cell_snap(name),
-                        self.facility_snaps[name], layer.access_facility, len(layer),
-                        cutoff * std.search_scale, std.weight)
-        od.data = od.data / std.search_scale
+            od = straight_line_od(self.population.xy, layer.access_xy,
+                                  layer.access_facility, len(layer), cutoff)
+        else:
+            od = network_od(self.networks[std.mode], self.cell_snap(name),
+                            self.facility_snaps[name], layer.access_facility, len(layer),
+                            cutoff * std.search_scale, std.weight)
+            od.data = od.data / std.search_scale
+        for part in (od.data, od.indices, od.indptr):
+            part.flags.writeable = False
+        self._od_cache[key] = od
         return od
 
     def levels(self) -> list[Level]:

@@ -19,7 +19,9 @@ If no weight is left, or the weighted mean of ``x`` is 0, the indices are NaN (n
 exception): inequality of nothing is undefined.
 
 All functions are vectorised: one sort and a few ``bincount`` calls, never a Python
-loop per cell.
+loop per cell. The sort can be shared: :func:`gini`, :func:`lorenz_curve` and
+:func:`equity_indices` take ``order``, the stable order of ``x`` (:func:`stable_order`,
+which needs no sort for a yes/no measure), so figures of one measure sort it once.
 
 Labels (``labels``, ``groups``, ``regions``) are per-cell arrays of ints or strings.
 Results per label are in sorted label order (first-appearance order if the labels
@@ -41,12 +43,15 @@ from scipy.special import xlogy
 from equiserve.errors import DataError
 
 __all__ = [
+    "MeasureFigures",
     "TheilDecomposition",
     "coefficient_of_variation",
     "equity_indices",
     "gini",
     "group_means",
     "lorenz_curve",
+    "measure_figures",
+    "stable_order",
     "theil_decomposition",
     "theil_t",
 ]
@@ -89,17 +94,87 @@ def _prepare(x: ArrayLike, w: ArrayLike) -> _Clean:
     return _Clean(x[keep], w[keep], keep, excluded)
 
 
+def stable_order(x: ArrayLike) -> np.ndarray:
+    """``numpy.argsort(x, kind="stable")``, faster: a yes/no measure needs no sort, and
+    other values take the quicker unstable sort, then each run of equal values (NaNs
+    together) is put back in position order, which only the few tied cells need.
+
+    >>> stable_order([1.0, 0.0, 1.0, 0.0]).tolist()
+    [1, 3, 0, 2]
+    >>> stable_order([3.0, np.inf, 1.0, 3.0, np.inf, 3.0]).tolist()
+    [2, 0, 3, 5, 1, 4]
+    """
+    x = np.asarray(x, dtype=float)
+    zero = x == 0
+    if (zero | (x == 1)).all():
+        return np.concatenate([np.flatnonzero(zero), np.flatnonzero(~zero)])
+    order = np.argsort(x)
+    xs = x[order]
+    with np.errstate(invalid="ignore"):
+        tied = (xs[1:] == xs[:-1]) | (np.isnan(xs[1:]) & np.isnan(xs[:-1]))
+    after = np.flatnonzero(tied)  # xs[k + 1] ties with xs[k]
+    if len(after):
+        in_run = np.zeros(len(x), bool)
+        in_run[after] = in_run[after + 1] = True
+        pos = np.flatnonzero(in_run)
+        run = np.cumsum(np.r_[True, ~tied[pos[1:] - 1]])  # a run ends where a tie does
+        order[pos] = order[pos][np.lexsort((order[pos], run))]
+    return order
+
+
+class _Sorted(NamedTuple):
+    """The kept cells in the stable order of ``x``, with the running sum of ``w``."""
+
+    x: np.ndarray
+    w: np.ndarray
+    cum_w: np.ndarray
+
+
+def _sorted(c: _Clean, order: ArrayLike | None) -> _Sorted:
+    kept = _kept_order(order, c)
+    ws = c.w[kept]
+    return _Sorted(c.x[kept], ws, np.cumsum(ws))
+
+
+def _kept_order(order: ArrayLike | None, c: _Clean) -> np.ndarray:
+    """The stable order of the kept ``c.x``, from ``order`` (that of all of ``x``: a stable
+    order restricted to a subset is the subset's stable order) or by a sort."""
+    if order is None:
+        return np.argsort(c.x, kind="stable")
+    order = np.asarray(order, dtype=np.int64)
+    if len(order) != len(c.keep):
+        raise DataError(f"order must hold one position per cell: got {len(order)} for "
+                        f"{len(c.keep)} cells")
+    if len(c.x) == len(c.keep):  # every cell kept
+        return order
+    position = np.cumsum(c.keep) - 1  # position of each kept cell among the kept
+    return position[order[c.keep[order]]]
+
+
 def _codes(labels: ArrayLike, n: int, keep: np.ndarray, name: str) -> tuple[np.ndarray, pd.Index]:
     """Integer codes ``0..k-1`` of ``labels`` for the kept cells, and the ``k`` labels."""
-    series = labels if isinstance(labels, pd.Series) else pd.Series(labels)
-    if series.ndim != 1 or len(series) != n:
-        raise DataError(f"{name} must hold one label per cell: got {len(series)} labels for "
-                        f"{n} cells")
-    try:
-        codes, uniques = pd.factorize(series, sort=True)
-    except TypeError:  # labels of mixed, unorderable types: first-appearance order
-        codes, uniques = pd.factorize(series, sort=False)
-    codes = np.asarray(codes, dtype=np.int64)[keep]
+    if (isinstance(labels, pd.Categorical) and len(labels) == n
+            and labels.categories.is_monotonic_increasing):
+        # the categories in order are the labels in order: no hashing of every cell
+        categories, all_codes = labels.categories, labels.codes
+        labelled = all_codes >= 0
+        present = np.bincount(all_codes if labelled.all() else all_codes[labelled],
+                              minlength=len(categories)) > 0
+        codes = all_codes[keep].astype(np.int64)
+        if not present.all():  # only the labels of some cell, numbered in order
+            renumber = np.cumsum(present) - 1
+            codes = np.where(codes >= 0, renumber[np.maximum(codes, 0)], -1)
+        uniques = pd.Index(categories[present])
+    else:
+        series = labels if isinstance(labels, pd.Series) else pd.Series(labels)
+        if series.ndim != 1 or len(series) != n:
+            raise DataError(f"{name} must hold one label per cell: got {len(series)} labels "
+                            f"for {n} cells")
+        try:
+            codes, uniques = pd.factorize(series, sort=True)
+        except TypeError:  # labels of mixed, unorderable types: first-appearance order
+            codes, uniques = pd.factorize(series, sort=False)
+        codes = np.asarray(codes, dtype=np.int64)[keep]
     if (codes < 0).any():
         raise DataError(f"{name} has {int((codes < 0).sum())} missing label(s) (None/NaN) on "
                         "cells with people and a finite value; give every cell a label, or "
@@ -107,18 +182,18 @@ def _codes(labels: ArrayLike, n: int, keep: np.ndarray, name: str) -> tuple[np.n
     return codes, pd.Index(uniques)
 
 
-def _gini(x: np.ndarray, w: np.ndarray) -> float:
-    """Gini of already-cleaned data (all ``x`` finite and >= 0, all ``w`` > 0)."""
+def _gini(x: np.ndarray, w: np.ndarray, s: _Sorted) -> float:
+    """Gini of already-cleaned data (all ``x`` finite and >= 0, all ``w`` > 0), ``s``
+    the same sorted."""
     total_w = w.sum()
     total_s = np.dot(w, x)
     if not total_w > 0 or not total_s > 0:
         return float("nan")
-    order = np.argsort(x, kind="stable")
-    xs, ws = x[order], w[order]
+    xs, ws = s.x, s.w
     # sum_ij w_i w_j |x_i - x_j| = 2 sum_k (x_(k+1) - x_(k)) C_k (W - C_k) over the
     # sorted values, C_k the weight of the k lowest: every term >= 0 (no cancellation),
     # and tied values add a zero gap whatever their order.
-    below = np.cumsum(ws)[:-1]
+    below = s.cum_w[:-1]
     above = np.cumsum(ws[::-1])[::-1][1:]  # W - C_k without the rounding of a difference
     return float(np.dot(np.diff(xs), below * above) / (total_w * total_s))
 
@@ -145,7 +220,7 @@ def _cv(x: np.ndarray, w: np.ndarray) -> float:
     return float(np.sqrt(var) / mu)
 
 
-def gini(x: ArrayLike, w: ArrayLike) -> float:
+def gini(x: ArrayLike, w: ArrayLike, order: ArrayLike | None = None) -> float:
     """Population-weighted Gini coefficient of ``x``.
 
     Exact for weighted discrete data::
@@ -163,6 +238,8 @@ def gini(x: ArrayLike, w: ArrayLike) -> float:
         Access measure per cell, ``>= 0``; NaN or +/-inf excludes the cell.
     w : array-like of float, shape (n,)
         People per cell; cells with ``w <= 0`` are excluded.
+    order : array-like of int, optional
+        The stable order of ``x`` (:func:`stable_order`), if already known.
 
     Returns
     -------
@@ -184,7 +261,7 @@ def gini(x: ArrayLike, w: ArrayLike) -> float:
     0.0
     """
     c = _prepare(x, w)
-    return _gini(c.x, c.w)
+    return _gini(c.x, c.w, _sorted(c, order))
 
 
 def theil_t(x: ArrayLike, w: ArrayLike) -> float:
@@ -253,8 +330,8 @@ def coefficient_of_variation(x: ArrayLike, w: ArrayLike) -> float:
     return _cv(c.x, c.w)
 
 
-def lorenz_curve(x: ArrayLike, w: ArrayLike,
-                 n_points: int | None = 101) -> tuple[np.ndarray, np.ndarray]:
+def lorenz_curve(x: ArrayLike, w: ArrayLike, n_points: int | None = 101,
+                 order: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The population-weighted Lorenz curve of ``x``.
 
     Cells are sorted ascending by ``x``; the exact weighted Lorenz curve joins
@@ -273,6 +350,8 @@ def lorenz_curve(x: ArrayLike, w: ArrayLike,
         curve (by linear interpolation of the exact curve); at least 2. ``None``
         returns the exact breakpoints instead (``n + 1`` points for ``n`` kept cells),
         on which ``1 - 2 * trapezoid area`` equals :func:`gini` exactly.
+    order : array-like of int, optional
+        The stable order of ``x`` (:func:`stable_order`), if already known.
 
     Returns
     -------
@@ -299,22 +378,29 @@ def lorenz_curve(x: ArrayLike, w: ArrayLike,
     >>> lorenz_curve([1.0, 3.0], [3, 1], n_points=None)[0].tolist()
     [0.0, 0.75, 1.0]
     """
+    _check_points(n_points)
+    return _lorenz(_sorted(_prepare(x, w), order), n_points)
+
+
+def _check_points(n_points: int | None) -> None:
     if n_points is not None and (int(n_points) != n_points or n_points < 2):
         raise ValueError(f"n_points must be an integer >= 2 or None; got {n_points!r}")
-    c = _prepare(x, w)
-    order = np.argsort(c.x, kind="stable")
-    xs, ws = c.x[order], c.w[order]
+
+
+def _lorenz(s: _Sorted, n_points: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lorenz_curve` of sorted kept cells."""
+    xs, ws = s.x, s.w
     total_w = ws.sum()
     total_s = np.dot(ws, xs)
     ok = total_w > 0 and total_s > 0
     if ok:
-        p_exact = np.concatenate([[0.0], np.cumsum(ws) / total_w])
+        p_exact = np.concatenate([[0.0], s.cum_w / total_w])
         l_exact = np.concatenate([[0.0], np.cumsum(ws * xs) / total_s])
         p_exact[-1] = l_exact[-1] = 1.0  # exact end point despite rounding
     if n_points is None:
         if ok:
             return p_exact, l_exact
-        p = np.concatenate([[0.0], np.cumsum(ws) / total_w]) if total_w > 0 else np.array([0.0])
+        p = np.concatenate([[0.0], s.cum_w / total_w]) if total_w > 0 else np.array([0.0])
         return p, np.full(len(p), np.nan)
     p = np.linspace(0.0, 1.0, int(n_points))
     if not ok:
@@ -413,8 +499,10 @@ class TheilDecomposition:
                             index=pd.Index(self.labels, name="group"))
 
 
-def _decompose(c: _Clean, codes: np.ndarray, uniques: pd.Index) -> TheilDecomposition:
-    """Theil decomposition of cleaned data by integer group codes."""
+def _decompose(c: _Clean, codes: np.ndarray, uniques: pd.Index,
+               total: float | None = None) -> TheilDecomposition:
+    """Theil decomposition of cleaned data by integer group codes (``total``: their Theil
+    T, if already computed)."""
     k = len(uniques)
     x, w = c.x, c.w
     pop = np.bincount(codes, weights=w, minlength=k)
@@ -440,7 +528,8 @@ def _decompose(c: _Clean, codes: np.ndarray, uniques: pd.Index) -> TheilDecompos
     mu = total_s / total_w
     between = float(np.dot(share[positive], np.log(mean[positive] / mu)))
     within = float(np.dot(share[positive], theil_g[positive]))
-    return TheilDecomposition(_theil(x, w), between, within, labels, pop, mean, share,
+    return TheilDecomposition(_theil(x, w) if total is None else total, between, within,
+                              labels, pop, mean, share,
                               theil_g, c.excluded_weight)
 
 
@@ -489,7 +578,8 @@ def theil_decomposition(x: ArrayLike, w: ArrayLike, labels: ArrayLike) -> TheilD
 
 
 def equity_indices(x: ArrayLike, w: ArrayLike, groups: ArrayLike, regions: ArrayLike,
-                   higher_is_better: bool = True) -> dict[str, float | str | int | None]:
+                   higher_is_better: bool = True, order: ArrayLike | None = None
+                   ) -> dict[str, float | str | int | None]:
     """All the equity figures of one access measure, for a report row.
 
     Parameters
@@ -506,6 +596,10 @@ def equity_indices(x: ArrayLike, w: ArrayLike, groups: ArrayLike, regions: Array
         True for scores and coverage (the best region has the highest mean); False
         for distances and times (the best region has the lowest mean, the worst the
         highest, and ``worst_to_best >= 1``).
+    order : array-like of int, optional
+        The stable order of ``x`` (:func:`stable_order`), if already known. Labels are
+        factorised per call: pass ``groups``/``regions`` as a pandas ``Categorical`` (its
+        categories sorted) to spare sorting the strings.
 
     Returns
     -------
@@ -539,10 +633,19 @@ def equity_indices(x: ArrayLike, w: ArrayLike, groups: ArrayLike, regions: Array
     (420.0, 25.0)
     """
     c = _prepare(x, w)
+    return _indices(c, _sorted(c, order), groups, regions, higher_is_better)[0]
+
+
+def _indices(c: _Clean, s: _Sorted, groups: ArrayLike, regions: ArrayLike,
+             higher_is_better: bool
+             ) -> tuple[dict[str, float | str | int | None], TheilDecomposition,
+                        TheilDecomposition]:
+    """:func:`equity_indices` of cleaned and sorted cells, with the Theil decompositions
+    by group and by region."""
     n = len(c.keep)
     by_group = _decompose(c, *_codes(groups, n, c.keep, "groups"))
     region_codes, region_labels = _codes(regions, n, c.keep, "regions")
-    by_region = _decompose(c, region_codes, region_labels)
+    by_region = _decompose(c, region_codes, region_labels, total=by_group.total)
     total_w = float(c.w.sum())
     mean = float(np.dot(c.w, c.x) / total_w) if total_w > 0 else float("nan")
 
@@ -563,7 +666,7 @@ def equity_indices(x: ArrayLike, w: ArrayLike, groups: ArrayLike, regions: Array
             ratio = float("inf")
     return {
         "mean": mean,
-        "gini": _gini(c.x, c.w),
+        "gini": _gini(c.x, c.w, s),
         "theil": by_group.total,
         "theil_between_groups": by_group.between,
         "theil_within_groups": by_group.within,
@@ -577,7 +680,52 @@ def equity_indices(x: ArrayLike, w: ArrayLike, groups: ArrayLike, regions: Array
         "worst_to_best": ratio,
         "excluded_weight": c.excluded_weight,
         "population": total_w,
-    }
+    }, by_group, by_region
+
+
+@dataclass(frozen=True, eq=False)
+class MeasureFigures:
+    """Every figure of one measure (:func:`measure_figures`).
+
+    Attributes
+    ----------
+    indices : dict
+        :func:`equity_indices`.
+    population_share, value_share : numpy.ndarray
+        :func:`lorenz_curve`.
+    by_group, by_region : TheilDecomposition
+        :func:`theil_decomposition` by group and by region.
+    """
+
+    indices: dict[str, float | str | int | None]
+    population_share: np.ndarray
+    value_share: np.ndarray
+    by_group: TheilDecomposition
+    by_region: TheilDecomposition
+
+
+def measure_figures(x: ArrayLike, w: ArrayLike, groups: ArrayLike, regions: ArrayLike,
+                    higher_is_better: bool = True, n_points: int | None = 101,
+                    order: ArrayLike | None = None) -> MeasureFigures:
+    """:func:`equity_indices`, :func:`lorenz_curve` and the Theil decompositions by group
+    and by region of one measure at once: the cells are checked, sorted and labelled
+    once, and each figure equals the one its own function gives.
+
+    Examples
+    --------
+    >>> f = measure_figures([1.0, 1.0, 3.0], [1, 1, 2], ["a", "a", "b"], ["A", "A", "B"],
+    ...                     n_points=None)
+    >>> f.indices["gini"] == gini([1.0, 1.0, 3.0], [1, 1, 2]), f.value_share.tolist()
+    (True, [0.0, 0.125, 0.25, 1.0])
+    >>> f.by_group.share.tolist()
+    [0.25, 0.75]
+    """
+    _check_points(n_points)
+    c = _prepare(x, w)
+    s = _sorted(c, order)
+    indices, by_group, by_region = _indices(c, s, groups, regions, higher_is_better)
+    p, share = _lorenz(s, n_points)
+    return MeasureFigures(indices, p, share, by_group, by_region)
 
 
 def _scalar(value: object) -> float | str | int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -37,9 +38,15 @@ class Level:
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` per name (items labelled -1 left out)."""
+        values = np.asarray(values, float)
+        if self._all_named:  # no copies of the items to leave none out
+            return np.bincount(self.labels, weights=values, minlength=len(self.names))
         keep = self.labels >= 0
-        return np.bincount(self.labels[keep], weights=np.asarray(values, float)[keep],
-                           minlength=len(self.names))
+        return np.bincount(self.labels[keep], weights=values[keep], minlength=len(self.names))
+
+    @cached_property
+    def _all_named(self) -> bool:
+        return bool(len(self.labels) == 0 or self.labels.min() >= 0)
 
     def mask(self, k: int) -> np.ndarray:
         """Items of name ``k``."""

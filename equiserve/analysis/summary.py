@@ -46,32 +46,58 @@ def grouped_weighted_quantile(values: np.ndarray, weights: np.ndarray, labels: n
     """:func:`weighted_quantile` for each label ``0 .. n_labels-1`` at once (NaN if no weight).
 
     ``q`` may be a sequence; the result then has shape ``(len(q), n_labels)``. Pass
-    ``value_order = np.argsort(values)`` to reuse one sort for several groupings.
+    ``value_order = np.argsort(values)`` to reuse one sort for several groupings (or
+    :func:`levels_weighted_quantile` for all of them at once).
+    """
+    return levels_weighted_quantile(values, weights, [(labels, n_labels)], q, value_order)[0]
+
+
+def levels_weighted_quantile(values: np.ndarray, weights: np.ndarray,
+                             groupings: Sequence[tuple[np.ndarray, int]],
+                             q: float | Sequence[float],
+                             value_order: np.ndarray | None = None) -> list[np.ndarray]:
+    """:func:`grouped_weighted_quantile` for several groupings (labels, number of labels)
+    of the same values, sharing the sort of the values and their gathering in order.
+
+    >>> levels_weighted_quantile(np.array([5.0, 1.0, 3.0]), np.array([1.0, 1.0, 1.0]),
+    ...                          [(np.array([0, 0, 0]), 1), (np.array([0, 1, 1]), 2)], 0.5)
+    [array([3.]), array([5., 1.])]
     """
     values = np.asarray(values, dtype=float)
     weights = np.asarray(weights, dtype=float)
-    labels = np.asarray(labels, dtype=np.int64)
     if value_order is None:
         value_order = np.argsort(values, kind="stable")
-    # a stable sort by label keeps the values sorted inside each label
-    order = value_order[np.argsort(labels[value_order], kind="stable")]
-    order = order[weights[order] > 0]
-    v, w, lab = values[order], weights[order], labels[order]
-    totals = np.bincount(lab, weights=w, minlength=n_labels)
-    counts = np.bincount(lab, minlength=n_labels)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    cum = np.cumsum(w)
-    before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
+    value_order = value_order[weights[value_order] > 0]
+    v_sorted, w_sorted = values[value_order], weights[value_order]
     qs = np.atleast_1d(np.asarray(q, dtype=float))
-    out = np.full((len(qs), n_labels), np.nan)
-    has = totals > 0
-    for k, qk in enumerate(qs):
-        # relative tolerance so that q * total does not miss an exact boundary by rounding
-        target = before + qk * totals * (1 - 1e-12)
-        idx = np.searchsorted(cum, target, side="left")
-        idx = np.clip(idx, starts, starts + np.maximum(counts - 1, 0))
-        out[k, has] = v[idx[has]]
-    return out if np.ndim(q) else out[0]
+    results = []
+    for labels, n_labels in groupings:
+        lab = np.asarray(labels, dtype=np.int64)[value_order]
+        # per label, sums in value order: the same whether the cells are grouped or not
+        totals = np.bincount(lab, weights=w_sorted, minlength=n_labels)
+        counts = np.bincount(lab, minlength=n_labels)
+        by_label = None
+        w = w_sorted
+        if len(lab) and lab.min() != lab.max():
+            # a stable sort by label keeps the values sorted inside each label (a radix
+            # sort, linear, for labels that fit 16 bits)
+            small = 0 <= lab.min() and lab.max() <= np.iinfo(np.int16).max
+            by_label = np.argsort(lab.astype(np.int16) if small else lab, kind="stable")
+            w = w_sorted[by_label]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        cum = np.cumsum(w)
+        before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
+        out = np.full((len(qs), n_labels), np.nan)
+        has = totals > 0
+        for k, qk in enumerate(qs):
+            # relative tolerance so that q * total does not miss an exact boundary by
+            # rounding
+            target = before + qk * totals * (1 - 1e-12)
+            idx = np.searchsorted(cum, target, side="left")
+            idx = np.clip(idx, starts, starts + np.maximum(counts - 1, 0))[has]
+            out[k, has] = v_sorted[idx if by_label is None else by_label[idx]]
+        results.append(out if np.ndim(q) else out[0])
+    return results
 
 
 def coverage_table(distance: np.ndarray, standard: float, weights: np.ndarray,

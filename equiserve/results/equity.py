@@ -34,9 +34,9 @@ from equiserve.analysis.catchment import (
     step_weights,
     two_step_fca,
 )
-from equiserve.analysis.inequality import equity_indices, lorenz_curve, theil_decomposition
+from equiserve.analysis.inequality import lorenz_curve, measure_figures, stable_order
 from equiserve.analysis.levels import Level
-from equiserve.analysis.summary import grouped_weighted_quantile
+from equiserve.analysis.summary import levels_weighted_quantile
 from equiserve.notes import Notes
 from equiserve.results.base import OutputTable
 from equiserve.results.coverage import GPKG, WORKBOOK, block_boxes
@@ -122,12 +122,20 @@ def layer_access(study: Study, name: str) -> LayerAccess:
     return LayerAccess(od, score, alloc.served, alloc.used, capacity, cfg.method)
 
 
+def _cell_labels(names: object, region: np.ndarray) -> pd.Categorical:
+    """Per cell, the name of its region's entry in ``names`` (region names or groups), as
+    a categorical with sorted categories: what the inequality indices factorise, without
+    sorting strings once per cell and measure."""
+    categories, code = np.unique(np.asarray(names, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(code[region], categories=categories)
+
+
 def equity(study: Study, result: CoverageResult) -> EquityResult:
     """Build the equalisation scorecard of a study (see the module docstring)."""
     pop = study.population
     levels = study.levels()
-    reg_groups = np.asarray(study.regions.groups, dtype=object)[pop.region]
-    reg_names = np.asarray(study.regions.names, dtype=object)[pop.region]
+    reg_groups = _cell_labels(study.regions.groups, pop.region)
+    reg_names = _cell_labels(study.regions.names, pop.region)
     access = {name: layer_access(study, name) for name, lay in study.layers.items()
               if lay.has_capacity}
 
@@ -139,28 +147,41 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
         measures = {"distance": (cov.distance, False), "covered": (cov.covered * 1.0, True)}
         if lacc is not None:
             measures["access"] = (lacc.score, True)
-        idx = {m: equity_indices(x, cov.weights, reg_groups, reg_names, higher_is_better=hb)
-               for m, (x, hb) in measures.items()}
-        for m, values in idx.items():
+        # one sort per measure, shared by its indices, its Lorenz curve and the medians
+        orders = {m: stable_order(x) for m, (x, _hb) in measures.items()}
+        figures = {m: measure_figures(x, cov.weights, reg_groups, reg_names,
+                                      higher_is_better=hb, order=orders[m])
+                   for m, (x, hb) in measures.items()}
+        idx = {m: f.indices for m, f in figures.items()}
+        for m, f in figures.items():
             for key in INDEX_KEYS:
                 index_rows.append({"layer": name, "measure": m, "index": key,
-                                   "value": values[key]})
-            ps, vs = lorenz_curve(measures[m][0], cov.weights)
+                                   "value": f.indices[key]})
             lorenz_rows.append(pd.DataFrame({"layer": name, "measure": m,
-                                             "population_share": ps, "measure_share": vs}))
+                                             "population_share": f.population_share,
+                                             "measure_share": f.value_share}))
         main = "access" if lacc is not None else "covered"
-        main_x = measures[main][0]
-        fac_lv = {lv.level: lv.labels for lv in study.facility_levels(name)}
+        fac_lv = ({lv.level: lv.labels for lv in study.facility_levels(name)}
+                  if lacc is not None else {})
         study_access = (np.sum(lacc.score * cov.weights) / cov.weights.sum()
                         if lacc is not None and cov.weights.sum() > 0 else np.nan)
-        group_theil = theil_decomposition(*_finite(main_x, cov.weights, levels[1].labels))
-        group_t = dict(zip(group_theil.labels.tolist(), group_theil.theil, strict=True))
+        # Theil T within each group, by group name (NaN where nobody counts)
+        by_group = figures[main].by_group
+        group_t = dict(zip(map(str, by_group.labels.tolist()), by_group.theil, strict=True))
         norm = study.config.layers[name].norm_per_1000
-        for lv in levels:
+        medians = levels_weighted_quantile(cov.distance, cov.weights,
+                                           [(lv.labels, len(lv)) for lv in levels], 0.5,
+                                           value_order=orders["distance"])
+        for lv, med in zip(levels, medians, strict=True):
             w = cov.weights
             popn = lv.sum(w)
             covd = lv.sum(w * cov.covered)
-            med = grouped_weighted_quantile(cov.distance, w, lv.labels, len(lv), 0.5)
+            if lacc is not None:  # per name at once (bincounts), not a mask per name
+                fac = fac_lv[lv.level]
+                places_of = np.bincount(fac[fac >= 0], weights=lacc.capacity[fac >= 0],
+                                        minlength=len(lv))
+                served_of = lv.sum(lacc.served)
+                access_of = lv.sum(lacc.score * w)
             for k in range(len(lv)):
                 row = {
                     "layer": name, "kind": layer.kind, "level": lv.level, "name": lv.names[k],
@@ -172,12 +193,8 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
                     "median_distance": med[k],
                 }
                 if lacc is not None:
-                    sel = lv.mask(k)
-                    places = lacc.capacity[fac_lv[lv.level] == k].sum()
-                    served = lacc.served[sel].sum()
-                    in_reach = (w * cov.covered)[sel].sum()
-                    mean_access = (np.sum(lacc.score[sel] * w[sel]) / popn[k]
-                                   if popn[k] > 0 else np.nan)
+                    places, served, in_reach = places_of[k], served_of[k], covd[k]
+                    mean_access = access_of[k] / popn[k] if popn[k] > 0 else np.nan
                     row.update({
                         "capacity": places, "served_population": served,
                         "in_reach_without_place": max(in_reach - served, 0.0),
@@ -196,7 +213,7 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
                         "theil_between_regions", "theil_within_regions", "cv",
                         "worst_to_best")}})
                 elif lv.level == "group":
-                    row.update({"measure": main, "theil": group_t.get(k, np.nan)})
+                    row.update({"measure": main, "theil": group_t.get(lv.names[k], np.nan)})
                 rows.append(row)
         readings[name] = _reading(name, layer.serves, rows, main)
 
@@ -206,12 +223,6 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
                         pd.DataFrame(index_rows),
                         pd.concat(lorenz_rows, ignore_index=True) if lorenz_rows
                         else pd.DataFrame(), readings)
-
-
-def _finite(x: np.ndarray, w: np.ndarray, labels: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    keep = np.isfinite(x) & (w > 0)
-    return x[keep], w[keep], labels[keep]
 
 
 def life_circle_layers(study: Study) -> tuple[str, list[str]]:
