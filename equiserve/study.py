@@ -254,11 +254,6 @@ class Study:
         return out
 
     @cached_property
-    def cell_land_part(self) -> np.ndarray:
-        """:meth:`land_part` of every population cell."""
-        return self.land_part(self.population.x, self.population.y)
-
-    @cached_property
     def _land_parts(self) -> shapely.STRtree:
         return shapely.STRtree(shapely.get_parts(self.land))
 
