@@ -342,10 +342,11 @@ class Study:
         (:func:`equiserve.results.equity.equity`)."""
         return equity(self, result if result is not None else self.coverage())
 
-    def service_areas(self, result: CoverageResult) -> ServiceAreasResult:
-        """Service areas per facility and per layer
+    def service_areas(self, result: CoverageResult, per_facility: bool = False
+                      ) -> ServiceAreasResult:
+        """Service areas dissolved per layer, and per facility with ``per_facility``
         (:func:`equiserve.results.service_areas.service_areas`)."""
-        return service_areas(self, result)
+        return service_areas(self, result, per_facility)
 
     # -- helpers of the analyses
 
