@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -55,6 +55,13 @@ TilesOption = Annotated[str | None, typer.Option(
 TilesCrsOption = Annotated[str | None, typer.Option(
     "--tiles-crs", help="Datum of a custom tile URL: WGS84 or GCJ-02.")]
 ConfigArgument = Annotated[Path, typer.Argument(help="The study configuration (study.toml).")]
+#: ``--service-areas`` (:data:`equiserve.config.types.ServiceAreas`; not imported: the
+#: command line answers --help without loading the configuration models).
+ServiceAreas = Literal["dissolved", "per-facility", "none"]
+AreasOption = Annotated[ServiceAreas, typer.Option(
+    "--service-areas", help="Service areas in coverage.gpkg and the map: dissolved (one "
+                            "per layer), per-facility (also one per facility: slower) or "
+                            "none.")]
 
 
 def _n_steps(cfg: StudyConfig, per_layer: int, extra: int) -> int:
@@ -189,7 +196,7 @@ def _progress(total: int, timings: Timings | None = None) -> Iterator[Callable[[
 
 
 def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = None,
-         tiles_crs: str | None = None) -> None:
+         tiles_crs: str | None = None, service_areas: ServiceAreas = "dissolved") -> None:
     _check_out(out)
     from equiserve.config import load_config
     from equiserve.outputs import WRITE_STEPS, write
@@ -204,11 +211,13 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
         result = study.coverage(step)
         step("equity scorecard")
         equity = study.equity(result)
-        step("service areas")
-        areas = study.service_areas(result)
-        paths = write(study, result, equity, areas, out_dir=out, basemap=basemap,
+        areas = []
+        if service_areas != "none":
+            step("service areas")
+            areas = [study.service_areas(result, per_facility=service_areas == "per-facility")]
+        paths = write(study, result, equity, *areas, out_dir=out, basemap=basemap,
                       progress=step, timings=timings)
-    _print_warnings(study, result, equity, areas)
+    _print_warnings(study, result, equity, *areas)
     s = result.summary
     groups = s[s["level"].isin(["study", "group"])]
     console.print(f"[bold]{escape(cfg.name)}[/]: {study.population.total:,.0f} people in "
@@ -247,12 +256,13 @@ def report(
     offline: OfflineOption = False,
     tiles: TilesOption = None,
     tiles_crs: TilesCrsOption = None,
+    service_areas: AreasOption = "dissolved",
     debug: DebugOption = False,
 ) -> None:
     """Run the coverage report of a study: summary.csv/.xlsx, coverage.gpkg, report.html,
     map.html."""
     with _handled(debug):
-        _run(config, out, offline, tiles, tiles_crs)
+        _run(config, out, offline, tiles, tiles_crs, service_areas)
 
 
 @app.command()
@@ -263,6 +273,7 @@ def demo(
                                                    "(8: a city-scale run).")] = 1,
     offline: OfflineOption = False,
     tiles: TilesOption = None,
+    service_areas: AreasOption = "dissolved",
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
@@ -276,7 +287,7 @@ def demo(
             console.print(f"generating the synthetic demo study{tiled} in {inputs}",
                           highlight=False)
             config = write_scaled_demo_inputs(inputs, scale, seed=seed)
-            _run(config, out, offline, tiles)
+            _run(config, out, offline, tiles, service_areas=service_areas)
 
 
 @app.command()

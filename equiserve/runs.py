@@ -7,13 +7,16 @@ import os
 from pathlib import Path
 
 from equiserve.config import StudyConfig
+from equiserve.config.types import ServiceAreas
 from equiserve.outputs import write
 from equiserve.study import Progress, Study
 
 
 def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.PathLike[str],
-               progress: Progress | None = None) -> dict[str, Path]:
-    """Load a study, compute coverage, the equity scorecard and service areas, and write
+               progress: Progress | None = None, service_areas: ServiceAreas = "dissolved"
+               ) -> dict[str, Path]:
+    """Load a study, compute coverage, the equity scorecard and service areas (dissolved
+    per layer by default; see :data:`~equiserve.config.types.ServiceAreas`), and write
     every output into ``out_dir`` (atomically: on an error nothing there changes).
 
     Returns a mapping of output file name to path.
@@ -23,7 +26,9 @@ def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.P
     if progress:
         progress("equity scorecard")
     equity = study.equity(cov)
-    if progress:
-        progress("service areas")
-    return write(study, cov, equity, study.service_areas(cov), out_dir=out_dir,
-                 progress=progress)
+    areas = []
+    if service_areas != "none":
+        if progress:
+            progress("service areas")
+        areas = [study.service_areas(cov, per_facility=service_areas == "per-facility")]
+    return write(study, cov, equity, *areas, out_dir=out_dir, progress=progress)

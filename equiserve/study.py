@@ -268,11 +268,6 @@ class Study:
         return out
 
     @cached_property
-    def cell_land_part(self) -> np.ndarray:
-        """:meth:`land_part` of every population cell."""
-        return self.land_part(self.population.x, self.population.y)
-
-    @cached_property
     def _land_parts(self) -> shapely.STRtree:
         return shapely.STRtree(shapely.get_parts(self.land))
 
@@ -358,10 +353,11 @@ class Study:
         (:func:`equiserve.results.equity.equity`)."""
         return equity(self, result if result is not None else self.coverage())
 
-    def service_areas(self, result: CoverageResult) -> ServiceAreasResult:
-        """Service areas per facility and per layer
+    def service_areas(self, result: CoverageResult, per_facility: bool = False
+                      ) -> ServiceAreasResult:
+        """Service areas dissolved per layer, and per facility with ``per_facility``
         (:func:`equiserve.results.service_areas.service_areas`)."""
-        return service_areas(self, result)
+        return service_areas(self, result, per_facility)
 
     # -- helpers of the analyses
 

@@ -105,3 +105,13 @@ def test_an_output_folder_that_is_a_file_fails_before_the_config_is_read(tmp_pat
                                       str(out)])
     assert result.exit_code == 2
     assert "is a file, not a folder" in result.output
+
+
+def test_service_areas_option_mirrors_the_python_choices():
+    # the command line spells the choices itself (a quick --help): they must not drift
+    from typing import get_args
+
+    from equiserve import cli
+    from equiserve.config.types import ServiceAreas
+
+    assert get_args(cli.ServiceAreas) == get_args(ServiceAreas)

@@ -11,7 +11,11 @@ from equiserve.analysis.network_nearest import network_nearest_facility
 from equiserve.errors import DataError
 from equiserve.network import Network, network_from_osm
 from equiserve.network.osm import BuildOptions, parse_duration_min, parse_maxspeed
-from equiserve.network.service_areas import network_service_areas
+from equiserve.network.service_areas import (
+    _dilate_disk,
+    network_service_areas,
+    reached_pieces,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -197,14 +201,55 @@ def test_service_area_does_not_cross_a_river():
     facs = net.snap(np.array([950.0]), np.array([500.0]))
     nodes, offsets, which = net.source_offsets(facs, "length")
     cost, label = net.nearest(nodes, offsets, which, reverse=True)
-    per_facility, area = network_service_areas(net, cost, label, 1000.0, 1, width_m=40)
-    assert per_facility[0].equals(area)  # one facility: its area is the layer's
+    per_facility, whole = network_service_areas(net, cost, label, 1000.0, 1, width_m=40,
+                                                per_facility=True)
+    assert per_facility[0].equals(whole)  # one facility: its area is the layer's
+    none, area = network_service_areas(net, cost, label, 1000.0, 1, width_m=40)
+    assert none is None  # the default: dissolved only, by windows of the same pixels
+    assert area.area == pytest.approx(whole.area, rel=0.02)
     east_bank = shapely.box(1300, 0, 2300, 1000)
     assert area.area > 0
     assert not area.intersects(east_bank)
     assert shapely.Point(950, 500).buffer(1000).intersects(east_bank)  # a circle would cross
     # and every point of the area is within 1000 m + width by street of the facility
     assert area.bounds[0] >= 950 - 1000 - 40 - 1e-6
+
+
+def test_dissolved_service_area_against_exact_buffers():
+    # a street grid of 100 m blocks and three facilities: the dissolved grid area is the
+    # exact GEOS buffer of the reached pieces less 4 % (50 m) to 13 % (30 m: streets along
+    # pixel edges, the worst case), as the per-facility grid's, and each facility's area
+    # (per-facility grid) lies inside it; the pieces are the same either way
+    gx, gy = np.meshgrid(np.arange(21) * 100.0, np.arange(21) * 100.0)
+    idx = np.arange(441).reshape(21, 21)
+    us = idx[:, :-1].ravel().tolist() + idx[:-1, :].ravel().tolist()
+    vs = idx[:, 1:].ravel().tolist() + idx[1:, :].ravel().tolist()
+    net = Network.from_arrays(gx.ravel(), gy.ravel(), us, vs)
+    facs = net.snap(np.array([450.0, 1500.0, 1830.0]), np.array([450.0, 1520.0, 300.0]))
+    nodes, offsets, which = net.source_offsets(facs, "length")
+    cost, label = net.nearest(nodes, offsets, which, reverse=True)
+    lines, _ = reached_pieces(net, cost, label, 600.0)
+    for width in (30.0, 50.0):
+        exact = shapely.union_all(shapely.buffer(lines, width))
+        per, whole = network_service_areas(net, cost, label, 600.0, 3, width_m=width,
+                                           per_facility=True)
+        _, area = network_service_areas(net, cost, label, 600.0, 3, width_m=width)
+        assert 0.85 * exact.area < area.area < exact.area
+        assert shapely.area(shapely.symmetric_difference(area, exact)) < 0.15 * exact.area
+        assert area.area == pytest.approx(whole.area, rel=0.02)
+        assert shapely.union_all(per).area == pytest.approx(whole.area, rel=1e-9)
+        assert not shapely.is_empty(per).any()
+
+
+def test_dilate_disk_equals_a_distance_transform():
+    from scipy.ndimage import distance_transform_edt
+
+    rng = np.random.default_rng(3)
+    mask = rng.random((120, 90)) < 0.01
+    mask[:5], mask[-5:], mask[:, :5], mask[:, -5:] = False, False, False, False
+    for radius in (1.0, 1.5, 2.5, 4.2):
+        expected = distance_transform_edt(~mask) <= radius
+        np.testing.assert_array_equal(_dilate_disk(mask, radius), expected)
 
 
 # ---------------------------------------------------------------------------------------

@@ -83,9 +83,10 @@ def test_tiny_study_outputs(tiny_study, tmp_path):
     assert set(SUMMARY_MIN_COLUMNS) <= set(summary.columns)
     assert set(summary["level"]) == {"study", "group", "region"}
     layers = dict(pyogrio.list_layers(paths["coverage.gpkg"]))
-    assert set(layers) == {"cells", "facilities", "regions", "gaps", "service_areas",
-                           "service_areas_dissolved"}
-    areas = gpd.read_file(paths["coverage.gpkg"], layer="service_areas")
+    assert set(layers) == {"cells", "facilities", "regions", "gaps",
+                           "service_areas_dissolved"}  # per facility only when asked
+    areas = run_report(tiny_study, tmp_path / "per", service_areas="per-facility")
+    areas = gpd.read_file(areas["coverage.gpkg"], layer="service_areas")
     # straight-line layers: a circle of the standard around each facility
     s1 = areas[(areas["layer"] == "schools") & (areas["facility_id"] == "S1")].iloc[0]
     assert s1.geometry.area == pytest.approx(np.pi * 500**2, rel=2e-3)

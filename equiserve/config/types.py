@@ -113,3 +113,6 @@ def _projected(value: Any) -> Any:
 Crs = Annotated[pyproj.CRS | ChinaDatum, BeforeValidator(_crs)]
 #: A projected CRS in metres (the working CRS).
 ProjectedCrs = Annotated[pyproj.CRS, BeforeValidator(_projected)]
+
+#: Which service areas a report draws: one per layer, also one per facility, or none.
+ServiceAreas = Literal["dissolved", "per-facility", "none"]

@@ -7,10 +7,16 @@ pieces are buffered by an access width, per facility and dissolved per layer. Fe
 are never drawn (the sea between two piers is not served ground), so an area cannot cross
 water that no street crosses.
 
-The buffer is computed on a grid (:func:`grid_buffer`): exact GEOS buffers of a city's
-hundred thousand street pieces and their unions take tens of seconds, the grid a few. The
-grid's pixels are a third of the width, so the result is within about 10 % of the exact
-buffer's area (measured: 9 % smaller on the demo), which is invisible at map scale.
+The buffer is computed on a grid: exact GEOS buffers of a city's hundred thousand street
+pieces and their unions take tens of seconds, the grid a few. The grid's pixels are a
+third of the width, so the result is within about 10 % of the exact buffer's area
+(measured: 9 % smaller on the demo), which is invisible at map scale. The dissolved area
+of a layer (the default, :func:`dissolved_grid_buffer`) burns the pieces by points along
+them and grows them by whole-array shifts; per-facility areas (:func:`grid_buffer`, a
+distance transform carrying each pixel's nearest label) only when asked for. On the 2x
+demo the dissolved areas are 0.5-0.7 % smaller than the per-facility grid's union (pixels
+a piece only grazes at a corner are not burnt) and differ from it on 1.1-1.4 % of their
+area; they take 6x less time.
 """
 
 from __future__ import annotations
@@ -57,14 +63,103 @@ def reached_pieces(net: Network, node_cost: np.ndarray, node_label: np.ndarray,
 
 def network_service_areas(net: Network, node_cost: np.ndarray, node_label: np.ndarray,
                           limit: float, n_facilities: int, width_m: float = SERVICE_AREA_WIDTH_M,
-                          weight: Weight = "length") -> tuple[np.ndarray, shapely.Geometry]:
+                          weight: Weight = "length", per_facility: bool = False
+                          ) -> tuple[np.ndarray | None, shapely.Geometry]:
     """Polygons of the ground within ``limit`` of each facility by street, and their union.
 
-    Returns one (multi)polygon per facility, empty where nothing is reached (each street
-    piece belongs to the facility nearest by street), and the dissolved area of the layer.
+    Returns one (multi)polygon per facility with ``per_facility`` (empty where nothing is
+    reached; each street piece belongs to the facility nearest by street), else None, and
+    the dissolved area of the layer.
     """
     lines, labels = reached_pieces(net, node_cost, node_label, limit, weight)
-    return grid_buffer(lines, labels, n_facilities, width_m)
+    if per_facility:
+        return grid_buffer(lines, labels, n_facilities, width_m)
+    return None, dissolved_grid_buffer(lines, width_m)
+
+
+def _pixel_grid(lines: np.ndarray, width_m: float) -> tuple[float, float, float, float]:
+    """Pixel size, grid origin (left, top) and growth radius (pixels) of the grid buffer:
+    pixels of a third of the width; burnt pixels straddle the line, so half a pixel less
+    than the width keeps it right on average."""
+    px = width_m / 3.0
+    pad = width_m + 2 * px
+    xmin, _, _, ymax = shapely.total_bounds(lines)
+    return px, np.floor((xmin - pad) / px) * px, np.ceil((ymax + pad) / px) * px, \
+        (width_m - px / 2) / px
+
+
+def _dilate_disk(mask: np.ndarray, radius: float) -> np.ndarray:
+    """``mask`` grown by a disk: the pixels within ``radius`` pixels (centre to centre) of
+    a set one, as a union of horizontal runs shifted row by row (a few whole-array ORs;
+    the border of ``mask`` must be at least ``radius`` wide and clear).
+
+    >>> m = np.zeros((7, 7), bool); m[3, 3] = True
+    >>> int(_dilate_disk(m, 2.5).sum()), int(_dilate_disk(m, 1.0).sum())
+    (21, 5)
+    """
+    reach = int(np.floor(radius))
+    runs: dict[int, np.ndarray] = {0: mask}
+    for k in range(1, reach + 1):  # runs[k]: mask grown by k pixels left and right
+        prev = runs[k - 1]
+        grown = prev.copy()
+        grown[:, 1:] |= prev[:, :-1]
+        grown[:, :-1] |= prev[:, 1:]
+        runs[k] = grown
+    out = np.zeros_like(mask)
+    for dy in range(-reach, reach + 1):
+        run = runs[int(np.floor(np.sqrt(radius * radius - dy * dy)))]
+        if dy >= 0:
+            out[dy:] |= run[:len(run) - dy]
+        else:
+            out[:dy] |= run[-dy:]
+    return out
+
+
+def dissolved_grid_buffer(lines: np.ndarray, width_m: float) -> shapely.Geometry:
+    """The ground within ``width_m`` of straight line pieces, dissolved, on the grid of
+    :func:`grid_buffer` (pixels of a third of the width), without its costs.
+
+    The pieces are burnt into a boolean grid by points every half pixel along them
+    (numpy: no geometry per piece goes through Python), grown by a disk of the width (a
+    dilation by whole-array shifts, :func:`_dilate_disk`: exactly the pixels within the
+    radius of a burnt pixel, as a distance transform gives) and turned into polygons
+    once, smoothed by one pixel. A boolean grid of a city 100 km across at 50 m width is
+    36 M pixels: 36 MB.
+    """
+    from rasterio.features import shapes
+    from rasterio.transform import from_origin
+    if not len(lines):
+        return shapely.Polygon()
+    px, x0, y1, radius = _pixel_grid(lines, width_m)
+    pad = width_m + 2 * px
+    _, ymin, xmax, _ = shapely.total_bounds(lines)
+    shape = (int(np.ceil((y1 - ymin + pad) / px)), int(np.ceil((xmax + pad - x0) / px)))
+    xy = shapely.get_coordinates(lines)
+    first = shapely.get_num_coordinates(lines).cumsum() - shapely.get_num_coordinates(lines)
+    a, b = xy[first], xy[first + 1]  # the pieces are segments
+    n = 2 + np.floor(np.hypot(*(b - a).T) / (px / 2)).astype(np.int64)
+    seg = np.repeat(np.arange(len(a)), n)
+    t = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) / np.repeat(n - 1, n)
+    pts = a[seg] + t[:, None] * (b - a)[seg]
+    halo = int(np.ceil(radius)) + 1
+    burnt = np.zeros((shape[0] + 2 * halo, shape[1] + 2 * halo), dtype=bool)
+    rows = np.floor((y1 - pts[:, 1]) / px).astype(np.int64) + halo
+    cols = np.floor((pts[:, 0] - x0) / px).astype(np.int64) + halo
+    burnt[rows, cols] = True
+    del pts, seg, t
+    grown = _dilate_disk(burnt, radius)[halo:-halo, halo:-halo].view(np.uint8)
+    del burnt
+    rings, ring_polygon = [], []  # polygons from GDAL's GeoJSON: rings built at once
+    for k, (g, _) in enumerate(shapes(grown, mask=grown > 0,
+                                      transform=from_origin(x0, y1, px, px),
+                                      connectivity=4)):
+        rings += g["coordinates"]
+        ring_polygon += [k] * len(g["coordinates"])
+    size = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+    ring_geoms = shapely.linearrings(np.concatenate(rings),
+                                     indices=np.repeat(np.arange(len(rings)), size))
+    parts = shapely.polygons(ring_geoms, indices=np.asarray(ring_polygon))  # shell first
+    return shapely.multipolygons(shapely.simplify(parts, px, preserve_topology=False))
 
 
 def grid_buffer(lines: np.ndarray, labels: np.ndarray, n_labels: int, width_m: float
@@ -73,7 +168,9 @@ def grid_buffer(lines: np.ndarray, labels: np.ndarray, n_labels: int, width_m: f
 
     The lines are burnt into a grid of ``width_m / 3`` pixels, grown by ``width_m`` with a
     Euclidean distance transform (each pixel takes the label of its nearest line pixel),
-    turned back into polygons and smoothed by one pixel.
+    turned back into polygons and smoothed by one pixel. One grid over the lines' whole
+    extent: per-facility areas are asked for (``--service-areas per-facility``), the
+    dissolved ones (:func:`dissolved_grid_buffer`) are the default.
     """
     from rasterio.features import rasterize, shapes
     from rasterio.transform import from_origin
@@ -82,17 +179,15 @@ def grid_buffer(lines: np.ndarray, labels: np.ndarray, n_labels: int, width_m: f
     out = np.array([shapely.Polygon()] * n_labels, dtype=object)
     if not len(lines):
         return out, shapely.Polygon()
-    px = width_m / 3.0
+    px, x0, y1, radius = _pixel_grid(lines, width_m)
     pad = width_m + 2 * px
     xmin, ymin, xmax, ymax = shapely.total_bounds(lines)
-    x0, y1 = np.floor((xmin - pad) / px) * px, np.ceil((ymax + pad) / px) * px
     shape = (int(np.ceil((y1 - ymin + pad) / px)), int(np.ceil((xmax + pad - x0) / px)))
     transform = from_origin(x0, y1, px, px)
     burnt = rasterize(zip(lines, (np.asarray(labels) + 1).tolist(), strict=True), shape,
                       transform=transform, all_touched=True, dtype="int32")
     dist, (iy, ix) = distance_transform_edt(burnt == 0, return_indices=True)
-    # burnt pixels straddle the line: half a pixel less keeps the width right on average
-    grown = np.where(dist * px <= width_m - px / 2, burnt[iy, ix], 0).astype("int32")
+    grown = np.where(dist <= radius, burnt[iy, ix], 0).astype("int32")
     del dist, iy, ix, burnt
 
     def polygons(raster: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -192,8 +192,11 @@ def _note_stranded(result: CoverageResult) -> None:
             continue
         who = study.layers[name].serves or "people"
         layer = study.layers[name]
-        fac_parts = set(study.land_part(layer.access_x, layer.access_y).tolist())
-        island = stranded & ~np.isin(study.cell_land_part, list(fac_parts))
+        fac_parts = np.unique(study.land_part(layer.access_x, layer.access_y))
+        pop = study.population
+        island = stranded.copy()  # only the stranded cells' land is looked up
+        island[stranded] = ~np.isin(study.land_part(pop.x[stranded], pop.y[stranded]),
+                                    fac_parts)
         if island.any():
             result.notes.warn(f"layers.{name}", f"{cov.weights[island].sum():,.0f} {who} "
                               f"live on land (an island) with no {name} facility (no street "
