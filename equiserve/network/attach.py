@@ -65,7 +65,7 @@ _K = 8
 _K_MAX = 512
 #: Side (m) of the grid squares found inside the land once, so that access lines within
 #: them need no exact check (wider for regions of more than 2**24 squares).
-SQUARE_M = 250.0
+SQUARE_M = 500.0
 
 
 @dataclass(frozen=True)
