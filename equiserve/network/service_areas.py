@@ -77,15 +77,18 @@ def network_service_areas(net: Network, node_cost: np.ndarray, node_label: np.nd
     return None, dissolved_grid_buffer(lines, width_m)
 
 
-def _pixel_grid(lines: np.ndarray, width_m: float) -> tuple[float, float, float, float]:
-    """Pixel size, grid origin (left, top) and growth radius (pixels) of the grid buffer:
-    pixels of a third of the width; burnt pixels straddle the line, so half a pixel less
-    than the width keeps it right on average."""
+def _pixel_grid(lines: np.ndarray, width_m: float
+                ) -> tuple[float, float, float, tuple[int, int], float]:
+    """Pixel size, grid origin (left, top), shape (rows, columns) and growth radius
+    (pixels) of the grid buffer: pixels of a third of the width, a margin of the width
+    and two pixels; burnt pixels straddle the line, so half a pixel less than the width
+    keeps it right on average."""
     px = width_m / 3.0
     pad = width_m + 2 * px
-    xmin, _, _, ymax = shapely.total_bounds(lines)
-    return px, np.floor((xmin - pad) / px) * px, np.ceil((ymax + pad) / px) * px, \
-        (width_m - px / 2) / px
+    xmin, ymin, xmax, ymax = shapely.total_bounds(lines)
+    x0, y1 = np.floor((xmin - pad) / px) * px, np.ceil((ymax + pad) / px) * px
+    shape = (int(np.ceil((y1 - ymin + pad) / px)), int(np.ceil((xmax + pad - x0) / px)))
+    return px, x0, y1, shape, (width_m - px / 2) / px
 
 
 def _dilate_disk(mask: np.ndarray, radius: float) -> np.ndarray:
@@ -128,14 +131,13 @@ def dissolved_grid_buffer(lines: np.ndarray, width_m: float) -> shapely.Geometry
     """
     from rasterio.features import shapes
     from rasterio.transform import from_origin
+
     if not len(lines):
         return shapely.Polygon()
-    px, x0, y1, radius = _pixel_grid(lines, width_m)
-    pad = width_m + 2 * px
-    _, ymin, xmax, _ = shapely.total_bounds(lines)
-    shape = (int(np.ceil((y1 - ymin + pad) / px)), int(np.ceil((xmax + pad - x0) / px)))
+    px, x0, y1, shape, radius = _pixel_grid(lines, width_m)
     xy = shapely.get_coordinates(lines)
-    first = shapely.get_num_coordinates(lines).cumsum() - shapely.get_num_coordinates(lines)
+    n_xy = shapely.get_num_coordinates(lines)
+    first = n_xy.cumsum() - n_xy
     a, b = xy[first], xy[first + 1]  # the pieces are segments
     n = 2 + np.floor(np.hypot(*(b - a).T) / (px / 2)).astype(np.int64)
     seg = np.repeat(np.arange(len(a)), n)
@@ -179,10 +181,7 @@ def grid_buffer(lines: np.ndarray, labels: np.ndarray, n_labels: int, width_m: f
     out = np.array([shapely.Polygon()] * n_labels, dtype=object)
     if not len(lines):
         return out, shapely.Polygon()
-    px, x0, y1, radius = _pixel_grid(lines, width_m)
-    pad = width_m + 2 * px
-    xmin, ymin, xmax, ymax = shapely.total_bounds(lines)
-    shape = (int(np.ceil((y1 - ymin + pad) / px)), int(np.ceil((xmax + pad - x0) / px)))
+    px, x0, y1, shape, radius = _pixel_grid(lines, width_m)
     transform = from_origin(x0, y1, px, px)
     burnt = rasterize(zip(lines, (np.asarray(labels) + 1).tolist(), strict=True), shape,
                       transform=transform, all_touched=True, dtype="int32")
