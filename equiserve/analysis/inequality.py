@@ -137,10 +137,14 @@ def stable_order(x: ArrayLike) -> np.ndarray:
     tied[int(np.searchsorted(xs, np.nan)):] = True  # NaNs sort last: tied together
     after = np.flatnonzero(tied)  # xs[k + 1] ties with xs[k]
     if len(after):
-        pos = np.unique(np.concatenate([after, after + 1]))  # the positions in a run
-        starts = (pos == 0) | ~tied[np.maximum(pos - 1, 0)]
-        run = np.cumsum(starts)
-        order[pos] = order[pos][np.lexsort((order[pos], run))]
+        in_run = np.zeros(len(x), bool)
+        in_run[after] = in_run[after + 1] = True
+        pos = np.flatnonzero(in_run)  # the positions in a run of ties, in order
+        run = np.cumsum((pos == 0) | ~tied[np.maximum(pos - 1, 0)])
+        # each run's positions in ascending order: one sort of (run, position) keys
+        key = run * len(x) + order[pos]
+        key.sort()
+        order[pos] = key % len(x)
     return order
 
 
