@@ -243,3 +243,17 @@ def test_a_plan_study_rebuilds_the_costs_of_its_changed_layers(tiny_network_stud
     moved = replace(s.layers["clinics"])  # another layer object under the same name
     assert s.with_layers({**s.layers, "clinics": moved}, Notes(), changed=[]).od(
         "clinics") is not clinics
+
+
+@pytest.mark.slow
+def test_bench_od_quick_runs():
+    """benchmarks/bench_od.py --quick: equiserve and networkx agree pair by pair."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_od.py"
+    proc = subprocess.run([sys.executable, str(bench), "--quick"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "2x" in proc.stdout

@@ -65,6 +65,28 @@ class _Clean(NamedTuple):
     w: np.ndarray
     keep: np.ndarray
     excluded_weight: float
+    binary: bool = False  # every kept x is 0 or 1
+
+
+def _is_binary(x: np.ndarray) -> bool:
+    """Whether every value is 0 or 1 (a sample of 64 first, which rejects most measures
+    at once)."""
+    sample = x[:: max(1, len(x) // 64)]
+    if not ((sample == 0) | (sample == 1)).all():
+        return False
+    return bool(((x == 0) | (x == 1)).all())
+
+
+def _xlogx(x: np.ndarray, scale: np.ndarray | float, binary: bool,
+           codes: np.ndarray | None = None) -> np.ndarray:
+    """``xlogy(r, r)`` of ``r = x * scale`` (``scale[codes]`` per cell with ``codes``); for
+    0/1 values from one ``xlogy`` per scale, the same numbers (``1 * s`` is ``s``
+    exactly, and ``0 log 0`` is 0)."""
+    if binary:
+        per = xlogy(scale, scale)
+        return np.where(x == 1, per if codes is None else per[codes], 0.0)
+    r = x * (scale if codes is None else np.asarray(scale)[codes])
+    return xlogy(r, r)
 
 
 def _prepare(x: ArrayLike, w: ArrayLike) -> _Clean:
@@ -91,7 +113,8 @@ def _prepare(x: ArrayLike, w: ArrayLike) -> _Clean:
     people = w > 0  # False for NaN weights
     keep = people & np.isfinite(x)
     excluded = float(w[people & ~keep].sum())
-    return _Clean(x[keep], w[keep], keep, excluded)
+    kept = x[keep]
+    return _Clean(kept, w[keep], keep, excluded, _is_binary(kept))
 
 
 def stable_order(x: ArrayLike) -> np.ndarray:
@@ -105,20 +128,23 @@ def stable_order(x: ArrayLike) -> np.ndarray:
     [2, 0, 3, 5, 1, 4]
     """
     x = np.asarray(x, dtype=float)
-    zero = x == 0
-    if (zero | (x == 1)).all():
+    if _is_binary(x):
+        zero = x == 0
         return np.concatenate([np.flatnonzero(zero), np.flatnonzero(~zero)])
     order = np.argsort(x)
     xs = x[order]
-    with np.errstate(invalid="ignore"):
-        tied = (xs[1:] == xs[:-1]) | (np.isnan(xs[1:]) & np.isnan(xs[:-1]))
+    tied = xs[1:] == xs[:-1]
+    tied[int(np.searchsorted(xs, np.nan)):] = True  # NaNs sort last: tied together
     after = np.flatnonzero(tied)  # xs[k + 1] ties with xs[k]
     if len(after):
         in_run = np.zeros(len(x), bool)
         in_run[after] = in_run[after + 1] = True
-        pos = np.flatnonzero(in_run)
-        run = np.cumsum(np.r_[True, ~tied[pos[1:] - 1]])  # a run ends where a tie does
-        order[pos] = order[pos][np.lexsort((order[pos], run))]
+        pos = np.flatnonzero(in_run)  # the positions in a run of ties, in order
+        run = np.cumsum((pos == 0) | ~tied[np.maximum(pos - 1, 0)])
+        # each run's positions in ascending order: one sort of (run, position) keys
+        key = run * len(x) + order[pos]
+        key.sort()
+        order[pos] = key % len(x)
     return order
 
 
@@ -198,14 +224,13 @@ def _gini(x: np.ndarray, w: np.ndarray, s: _Sorted) -> float:
     return float(np.dot(np.diff(xs), below * above) / (total_w * total_s))
 
 
-def _theil(x: np.ndarray, w: np.ndarray) -> float:
-    """Theil T of already-cleaned data."""
+def _theil(x: np.ndarray, w: np.ndarray, binary: bool = False) -> float:
+    """Theil T of already-cleaned data (``binary``: every x is 0 or 1)."""
     total_w = w.sum()
     total_s = np.dot(w, x)
     if not total_w > 0 or not total_s > 0:
         return float("nan")
-    r = x * (total_w / total_s)  # x / mu
-    return float(np.dot(w, xlogy(r, r)) / total_w)
+    return float(np.dot(w, _xlogx(x, total_w / total_s, binary)) / total_w)  # r = x / mu
 
 
 def _cv(x: np.ndarray, w: np.ndarray) -> float:
@@ -295,7 +320,7 @@ def theil_t(x: ArrayLike, w: ArrayLike) -> float:
     0.0
     """
     c = _prepare(x, w)
-    return _theil(c.x, c.w)
+    return _theil(c.x, c.w, c.binary)
 
 
 def coefficient_of_variation(x: ArrayLike, w: ArrayLike) -> float:
@@ -515,10 +540,9 @@ def _decompose(c: _Clean, codes: np.ndarray, uniques: pd.Index,
     # within-group Theil: (1/W_g) sum_{i in g} w_i r_i ln r_i, r_i = x_i / mu_g
     inv_mean = np.zeros(k)
     inv_mean[positive] = pop[positive] / tot[positive]
-    r = x * inv_mean[codes]
     theil_g = np.full(k, np.nan)
-    theil_g[positive] = np.bincount(codes, weights=w * xlogy(r, r), minlength=k)[positive] \
-        / pop[positive]
+    terms = w * _xlogx(x, inv_mean, c.binary, codes)
+    theil_g[positive] = np.bincount(codes, weights=terms, minlength=k)[positive] / pop[positive]
     labels = uniques.to_numpy()
     if not (total_w > 0 and total_s > 0):
         nan = float("nan")
@@ -528,7 +552,8 @@ def _decompose(c: _Clean, codes: np.ndarray, uniques: pd.Index,
     mu = total_s / total_w
     between = float(np.dot(share[positive], np.log(mean[positive] / mu)))
     within = float(np.dot(share[positive], theil_g[positive]))
-    return TheilDecomposition(_theil(x, w) if total is None else total, between, within,
+    return TheilDecomposition(_theil(x, w, c.binary) if total is None else total, between,
+                              within,
                               labels, pop, mean, share,
                               theil_g, c.excluded_weight)
 

@@ -506,11 +506,13 @@ class Network:
         cache = self.__dict__.setdefault("_csr_cache", {})
         key = ("cost_per_metre", weight)
         if key not in cache:
-            # over the directed edges as searched (the cheapest parallel edge is among
-            # them, so the least ratio is that of the CSR)
-            src, dst, w = self._directed_edges(weight)
-            d = np.hypot(self.x[dst] - self.x[src], self.y[dst] - self.y[src])
-            moves = d > 0
+            # over both directions of every edge as searched (the cheapest parallel edge
+            # is among them, so the least ratio is that of the CSR)
+            fwd, bwd = self._edge_cost(weight)
+            d = np.hypot(self.x[self.v] - self.x[self.u], self.y[self.v] - self.y[self.u])
+            w = np.maximum(np.concatenate([fwd, bwd]), _EPS)
+            d = np.concatenate([d, d])
+            moves = (d > 0) & np.isfinite(w)
             cache[key] = (w[moves], w[moves] / d[moves])
         cost, per_metre = cache[key]
         within = cost <= cutoff
