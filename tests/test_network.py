@@ -13,6 +13,7 @@ from equiserve.network import Network, network_from_osm
 from equiserve.network.osm import BuildOptions, parse_duration_min, parse_maxspeed
 from equiserve.network.service_areas import (
     _dilate_disk,
+    dissolved_grid_buffer,
     network_service_areas,
     reached_pieces,
 )
@@ -205,8 +206,9 @@ def test_service_area_does_not_cross_a_river():
                                                 per_facility=True)
     assert per_facility[0].equals(whole)  # one facility: its area is the layer's
     none, area = network_service_areas(net, cost, label, 1000.0, 1, width_m=40)
-    assert none is None  # the default: dissolved only, by windows of the same pixels
-    assert area.area == pytest.approx(whole.area, rel=0.02)
+    assert none is None  # the default: dissolved only, on the same pixels, outlined by
+    # marching squares (corners cut) rather than by pixel edges: a few % larger
+    assert whole.area < area.area < 1.05 * whole.area
     east_bank = shapely.box(1300, 0, 2300, 1000)
     assert area.area > 0
     assert not area.intersects(east_bank)
@@ -217,9 +219,10 @@ def test_service_area_does_not_cross_a_river():
 
 def test_dissolved_service_area_against_exact_buffers():
     # a street grid of 100 m blocks and three facilities: the dissolved grid area is the
-    # exact GEOS buffer of the reached pieces less 4 % (50 m) to 13 % (30 m: streets along
-    # pixel edges, the worst case), as the per-facility grid's, and each facility's area
-    # (per-facility grid) lies inside it; the pieces are the same either way
+    # exact GEOS buffer of the reached pieces less 4.5 % (50 m) to 7.5 % (30 m: streets
+    # along pixel edges, the worst case; the per-facility grid's pixel outlines 4-13 %),
+    # they differ from it on 5-11 % of its area; the per-facility areas' union is the
+    # per-facility grid's whole; the pieces are the same either way
     gx, gy = np.meshgrid(np.arange(21) * 100.0, np.arange(21) * 100.0)
     idx = np.arange(441).reshape(21, 21)
     us = idx[:, :-1].ravel().tolist() + idx[:-1, :].ravel().tolist()
@@ -234,11 +237,35 @@ def test_dissolved_service_area_against_exact_buffers():
         per, whole = network_service_areas(net, cost, label, 600.0, 3, width_m=width,
                                            per_facility=True)
         _, area = network_service_areas(net, cost, label, 600.0, 3, width_m=width)
-        assert 0.85 * exact.area < area.area < exact.area
-        assert shapely.area(shapely.symmetric_difference(area, exact)) < 0.15 * exact.area
-        assert area.area == pytest.approx(whole.area, rel=0.02)
+        assert 0.9 * exact.area < area.area < exact.area
+        assert 0.85 * exact.area < whole.area < exact.area
+        assert shapely.area(shapely.symmetric_difference(area, exact)) < 0.12 * exact.area
+        assert area.area == pytest.approx(whole.area, rel=0.07)
         assert shapely.union_all(per).area == pytest.approx(whole.area, rel=1e-9)
         assert not shapely.is_empty(per).any()
+
+
+def test_dissolved_buffer_by_parts_equals_one_grid():
+    # streets in three clusters: two 100 m apart (one part: their blocks touch), one 20 km
+    # away (a part of its own): the far cluster's polygons are those it gets alone, the
+    # near ones' too (up to the smoothing, which depends on where a ring starts: a few
+    # pixels), and all are within 10 % of the exact GEOS buffer
+    rng = np.random.default_rng(5)
+    starts = np.concatenate([rng.uniform(0, 800, (60, 2)), rng.uniform(900, 1700, (60, 2)),
+                             rng.uniform(0, 800, (60, 2)) + 20_000])
+    segments = np.stack([starts, starts + rng.uniform(-150, 150, starts.shape)], axis=1)
+    width = 50.0
+    area = dissolved_grid_buffer(segments, width)
+    far = dissolved_grid_buffer(segments[120:], width)
+    near = dissolved_grid_buffer(segments[:120], width)
+    assert shapely.get_num_geometries(area) == (shapely.get_num_geometries(far)
+                                                + shapely.get_num_geometries(near))
+    assert area.area == pytest.approx(far.area + near.area, rel=1e-3)
+    far_part = shapely.intersection(area, shapely.box(19_000, 19_000, 3e4, 3e4))
+    assert shapely.symmetric_difference(far_part, far).area < 0.005 * far.area
+    exact = shapely.union_all(shapely.buffer(shapely.linestrings(segments), width))
+    assert 0.9 * exact.area < area.area < exact.area
+    assert shapely.area(shapely.symmetric_difference(area, exact)) < 0.12 * exact.area
 
 
 def test_dilate_disk_equals_a_distance_transform():
