@@ -128,13 +128,15 @@ class Study:
                 if msg:
                     self.notes.warn(f"layers.{name}", msg)
         if self.regions.declared_lonlat:
-            net = self._datum_network
             ref = [lay.facilities.geometry.values for n, lay in self.layers.items()
                    if not lay.declared_lonlat and self.config.layers[n].source.osm_tags]
+            xs, ys = [shapely.get_x(p) for p in ref], [shapely.get_y(p) for p in ref]
+            net = self._datum_network
             if net is not None:
-                ref.append(shapely.points(net.x, net.y))
-            pts = np.concatenate(ref) if ref else np.empty(0, dtype=object)
-            msg = check_regions(self.land, shapely.get_x(pts), shapely.get_y(pts), self.crs)
+                xs.append(net.x)
+                ys.append(net.y)
+            msg = check_regions(self.land, np.concatenate(xs) if xs else np.empty(0),
+                                np.concatenate(ys) if ys else np.empty(0), self.crs)
             if msg:
                 self.notes.warn("regions", msg)
 
@@ -144,26 +146,16 @@ class Study:
         where GCJ-02 or BD-09 numbers would, by their distance to the street network
         (:func:`equiserve.inputs.datum.check_points`); None if they read best as declared
         or there is no network to tell."""
-        segments = self._street_segments if any_in_china(x, y, self.crs) else None
-        if segments is None:  # outside China nothing is built
+        net = self._datum_network
+        if net is None or not any_in_china(x, y, self.crs):  # outside China: no check
             return None
-        return check_points(key, x, y, self.crs, segments, fix)
+        mode = next(m for m, n in self.networks.items() if n is net)
+        return check_points(key, x, y, self.crs, self.attachers[mode].streets.distance, fix)
 
     @property
     def _datum_network(self) -> Network | None:
+        """The walk network, else any (their non-ferry segments are the streets)."""
         return self.networks.get("walk") or next(iter(self.networks.values()), None)
-
-    @cached_property
-    def _street_segments(self) -> np.ndarray | None:
-        """The (non-ferry) segments of the walk network, else of any, as LineStrings."""
-        net = self._datum_network
-        if net is None:
-            return None
-        road = ~net.is_ferry
-        u, v = net.u[road], net.v[road]
-        return shapely.linestrings(np.stack(
-            [np.column_stack([net.x[u], net.y[u]]), np.column_stack([net.x[v], net.y[v]])],
-            axis=1))
 
     @property
     def attach_nearest(self) -> bool:

@@ -458,3 +458,28 @@ def test_reasons_are_codes_decoded_on_demand(demo_streets):
     np.testing.assert_array_equal(snap.reason, np.array(REASONS, object)[snap.reason_code])
     sub = snap.subset(snap.moved_code != 0)
     assert len(sub) and (sub.moved != "").all() and sub.ok.all()
+
+
+def test_street_distance_equals_shapely_nearest_segment():
+    # a jittered street grid with long edges (several pieces each) and a ferry: the
+    # index's distance to the nearest non-ferry segment is shapely's STRtree nearest
+    from equiserve.network import Network
+    from equiserve.network.attach import StreetIndex
+
+    rng = np.random.default_rng(11)
+    gx, gy = np.meshgrid(np.arange(12) * 180.0, np.arange(9) * 140.0)
+    x, y = gx.ravel() + rng.normal(0, 20, gx.size), gy.ravel() + rng.normal(0, 20, gy.size)
+    idx = np.arange(gx.size).reshape(gx.shape)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel(), 0]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel(), gx.size - 1]
+    ferry = np.zeros(len(u), dtype=bool)
+    ferry[-1] = True  # a ferry across the whole grid: never a street
+    net = Network.from_arrays(x, y, u, v, is_ferry=ferry)
+    px, py = rng.uniform(-600, 2600, 3000), rng.uniform(-600, 1700, 3000)
+    got = StreetIndex(net).distance(px, py, cap_m=400.0)
+    segments = shapely.linestrings(np.stack([np.column_stack([x[u[:-1]], y[u[:-1]]]),
+                                             np.column_stack([x[v[:-1]], y[v[:-1]]])], axis=1))
+    expected = np.minimum(shapely.distance(
+        shapely.points(px, py)[:, None], segments[None, :]).min(axis=1), 400.0)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    assert (got == 400.0).any() and (got < 100).any()  # both capped and near points

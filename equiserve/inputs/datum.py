@@ -187,22 +187,18 @@ def _opposite(bearing: str) -> str:
 # scores
 
 
-def street_score(x: np.ndarray, y: np.ndarray, segments: np.ndarray,
+#: Distance (m) from points (x, y in the working CRS) to the nearest street, capped at
+#: the third argument.
+StreetDistance = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+
+
+def street_score(x: np.ndarray, y: np.ndarray, street_distance: StreetDistance,
                  cap_m: float = 2000.0) -> Score:
     """Median distance (m) of the points (``x``, ``y``), moved by a shift, to the nearest
-    of ``segments`` (shapely LineStrings in the same CRS), each distance capped at
-    ``cap_m``."""
-    import shapely
-
-    tree = shapely.STRtree(segments)
+    street (``street_distance``), each distance capped at ``cap_m``."""
 
     def score(shift: np.ndarray) -> float:
-        pts = shapely.points(x + shift[:, 0], y + shift[:, 1])
-        idx, dist = tree.query_nearest(pts, max_distance=cap_m, return_distance=True,
-                                       all_matches=False)
-        found = np.full(len(pts), cap_m)
-        found[idx[0]] = dist
-        return float(np.median(found))
+        return float(np.median(street_distance(x + shift[:, 0], y + shift[:, 1], cap_m)))
 
     return score
 
@@ -254,21 +250,22 @@ def _sample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_points(key: str, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS,
-                 segments: np.ndarray, fix: str = 'set crs = "{datum}" in [{key}]'
-                 ) -> str | None:
+                 street_distance: StreetDistance,
+                 fix: str = 'set crs = "{datum}" in [{key}]') -> str | None:
     """The warning for points declared WGS84 that read better as GCJ-02 or BD-09, or None.
 
-    Scored by the median distance to ``segments`` (street segments in ``crs``); the
+    Scored by the median distance to the nearest street (``street_distance``, in
+    ``crs``); the
     datum's reading must also beat every control by :data:`MIN_GAIN_M`. (Region
     boundaries are no test for points: facilities often lie just outside a district and
     serve it, and moving them a few hundred metres inland in any direction "fixes" them.)
     ``fix`` is what the warning tells the user to set (see :func:`misread_message`).
     """
     x, y = _sample(np.asarray(x, float), np.asarray(y, float))
-    if len(x) < MIN_POINTS or not len(segments):
+    if len(x) < MIN_POINTS:
         return None
     shifts = datum_shifts(*_lonlat(x, y, crs), crs)
-    found = misread_datum(shifts, street_score(x, y, segments), MIN_GAIN_M)
+    found = misread_datum(shifts, street_score(x, y, street_distance), MIN_GAIN_M)
     what = "the median distance of its points to the nearest street"
     return None if found is None else misread_message(found, key, what, "m", fix)
 

@@ -283,6 +283,25 @@ class StreetIndex:
         px, py = x0 + t * dx, y0 + t * dy
         return t, np.hypot(x - px, y - py), px, py
 
+    def distance(self, x: np.ndarray, y: np.ndarray, cap_m: float, k: int = 16
+                 ) -> np.ndarray:
+        """Distance (m) from each point to the nearest non-ferry segment, any rule aside,
+        capped at ``cap_m``: the exact projection onto the edges of the ``k`` nearest
+        piece midpoints (pieces are at most :data:`PIECE_M` long, so the nearest edge is
+        among them unless ``k`` pieces of other edges lie nearer)."""
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        out = np.full(len(x), float(cap_m))
+        if self.tree is None or not len(x):
+            return out
+        k = min(k, self.n_pieces)
+        _, mi = self.tree.query(np.column_stack([x, y]), k=k,
+                                distance_upper_bound=cap_m + PIECE_M / 2, workers=-1)
+        mi = mi.reshape(len(x), k)
+        row, col = np.nonzero(mi < self.n_pieces)
+        _, d, _, _ = self.project(self.owner[mi[row, col]], x[row], y[row])
+        np.minimum.at(out, row, d)
+        return out
+
     def may_reach(self, x: np.ndarray, y: np.ndarray, edge_ok: np.ndarray, reach: float
                   ) -> np.ndarray:
         """Per point: whether the midpoint of a piece of an ``edge_ok`` edge may lie
