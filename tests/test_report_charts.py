@@ -358,3 +358,38 @@ def test_lorenz_no_data_and_bad_shares():
         lorenz_svg([("pct", "#123456", 100 * p, 100 * p)])
     with pytest.raises(ValueError, match="length"):
         lorenz_svg([("a", "#123456", p, p[:3])])
+
+
+def test_axis_end_read_off_the_curves_is_the_weighted_quantile_of_all_series():
+    # the axis end comes from the curves by binary searches; it equals the weighted
+    # quantile of every series' reachable people pooled and sorted (the definition)
+    from equiserve.outputs.report.charts import _cdf, _upper_quantile
+
+    def pooled(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+        order = np.argsort(values, kind="stable")
+        cum = np.cumsum(weights[order])
+        k = np.searchsorted(cum, q * cum[-1] * (1 - 1e-12), side="left")
+        return float(values[order][min(k, len(cum) - 1)])
+
+    rng = np.random.default_rng(2)
+    checked = 0
+    for _ in range(300):
+        curves, values, weights = [], [], []
+        for _ in range(int(rng.integers(1, 5))):
+            n = int(rng.integers(1, 50))
+            d = np.round(rng.gamma(2, 300, n), int(rng.integers(-2, 2)))  # ties too
+            d[rng.random(n) < 0.2] = np.inf
+            w = rng.integers(0, 5, n).astype(float)
+            c = _cdf("a", "#000000", d, w)
+            if c is not None:
+                curves.append(c)
+                ok = np.isfinite(d) & (w > 0)
+                values.append(d[ok])
+                weights.append(w[ok])
+        v = np.concatenate(values) if values else np.empty(0)
+        if not len(v):
+            continue
+        q = float(rng.choice([0.1, 0.5, 0.95, 1.0]))
+        assert _upper_quantile(curves, q) == pooled(v, np.concatenate(weights), q)
+        checked += 1
+    assert checked > 200

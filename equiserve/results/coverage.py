@@ -505,9 +505,13 @@ class CoverageResult:
         fmt = fmt_distance(cov.unit)
         bars = BarChart(tuple(groups), tuple(float(grp.get(g, float("nan"))) for g in groups),
                         tuple(group_colour(g) for g in groups))
-        cell_group = self.study.regions.groups[self.study.population.region]
-        series = [Series(g, group_colour(g), cov.distance[cell_group == g],
-                         cov.weights[cell_group == g]) for g in groups]
+        # per cell its group's code: one integer comparison per group, not string ones
+        names, code = np.unique(np.asarray(self.study.regions.groups, dtype=object),
+                                return_inverse=True)
+        cell_code = code[self.study.population.region]
+        masks = [cell_code == np.searchsorted(names, g) for g in groups]
+        series = [Series(g, group_colour(g), cov.distance[m], cov.weights[m])
+                  for g, m in zip(groups, masks, strict=True)]
         series.append(Series("study", STUDY, cov.distance, cov.weights))
         columns = [
             Column("level", "Level"), Column("name", "Name"), Column("group", "Group"),

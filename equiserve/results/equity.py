@@ -141,6 +141,7 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
 
     rows: list[dict] = []
     index_rows, lorenz_rows, readings = [], [], {}
+    charted: dict[str, np.ndarray] = {}  # the stable order of the report's Lorenz measure
     for name, cov in result.layers.items():
         layer = study.layers[name]
         lacc = access.get(name)
@@ -149,6 +150,7 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
             measures["access"] = (lacc.score, True)
         # one sort per measure, shared by its indices, its Lorenz curve and the medians
         orders = {m: stable_order(x) for m, (x, _hb) in measures.items()}
+        charted[name] = orders["access" if lacc is not None else "distance"]
         figures = {m: measure_figures(x, cov.weights, reg_groups, reg_names,
                                       higher_is_better=hb, order=orders[m])
                    for m, (x, hb) in measures.items()}
@@ -222,7 +224,7 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
     return EquityResult(study, result, access, life, life_all, pd.DataFrame(rows),
                         pd.DataFrame(index_rows),
                         pd.concat(lorenz_rows, ignore_index=True) if lorenz_rows
-                        else pd.DataFrame(), readings)
+                        else pd.DataFrame(), readings, charted)
 
 
 def life_circle_layers(study: Study) -> tuple[str, list[str]]:
@@ -313,6 +315,9 @@ class EquityResult:
     indices: pd.DataFrame
     lorenz: pd.DataFrame
     readings: dict[str, str] = field(default_factory=dict)
+    #: per layer, the stable order of the measure its report section's Lorenz chart draws
+    #: (access with capacity, else distance), kept from the scorecard: no sort again
+    orders: dict[str, np.ndarray] = field(default_factory=dict)
     notes: Notes = field(default_factory=Notes)
 
     heading = None
@@ -394,11 +399,13 @@ class EquityResult:
 
     # -- report
 
-    def _lorenz(self, cov: LayerCoverage, x: np.ndarray, measure: str
+    def _lorenz(self, name: str, x: np.ndarray, measure: str
                 ) -> tuple[Figure | None, list[str]]:
-        """Lorenz curves of ``x`` for the study and each group (the Gini in the labels),
-        and the groups left out because they have none of the measure."""
-        cell_group = self.study.regions.groups[self.study.population.region]
+        """Lorenz curves of ``x`` (layer ``name``'s) for the study and each group (the Gini
+        in the labels), and the groups left out because they have none of the measure."""
+        cov = self.coverage.layers[name]
+        order = self.orders.get(name)
+        cell_group = _cell_labels(self.study.regions.groups, self.study.population.region)
         series, skipped = [], []
         for g, colour, m in [("study", STUDY, np.ones(len(x), bool)),
                              *[(g, group_colour(g), cell_group == g)
@@ -407,7 +414,9 @@ class EquityResult:
             if not keep.any() or x[keep].sum() <= 0:
                 skipped.append(g)
                 continue
-            p, share = lorenz_curve(x[keep], cov.weights[keep])
+            # the cells outside the group weigh nothing: the curve of the group's cells,
+            # in the order of all cells restricted to them (no sort)
+            p, share = lorenz_curve(x, np.where(m, cov.weights, 0.0), order=order)
             series.append(Series(f"{g} (Gini {lorenz_gini(p, share):.3f})", colour, p, share))
         if not series:
             return None, skipped
@@ -452,9 +461,9 @@ class EquityResult:
                            fmt_distance(cov.unit)),
                     Column("theil_within", f"Theil T within ({measure})", "index")]
         if capacity:
-            lorenz, skipped = self._lorenz(cov, self.access[name].score, "catchment access")
+            lorenz, skipped = self._lorenz(name, self.access[name].score, "catchment access")
         else:
-            lorenz, skipped = self._lorenz(cov, cov.distance, f"{figure} ({cov.unit})")
+            lorenz, skipped = self._lorenz(name, cov.distance, f"{figure} ({cov.unit})")
         if lorenz is not None:
             missing_txt = ("no place in reach" if capacity else "no measured distance")
             lorenz = Figure(lorenz.chart, (

@@ -166,12 +166,34 @@ def downsample_monotone(x: ArrayLike, y: ArrayLike,
     return np.unique(np.concatenate([[0, n - 1], right - 1, right]))
 
 
-def _upper_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The smallest value with at least ``q`` of the weight at or below it (the axis end)."""
-    order = np.argsort(values, kind="stable")
-    cum = np.cumsum(weights[order])
-    k = np.searchsorted(cum, q * cum[-1] * (1 - 1e-12), side="left")
-    return float(values[order][min(k, len(cum) - 1)])
+def _upper_quantile(curves: Sequence[_Cdf], q: float) -> float:
+    """The smallest distance with at least ``q`` of the reachable people of all the curves
+    together within it (the axis end), or 0 if no one can reach one: read off the curves
+    by binary searches, with no sort of the people again.
+
+    >>> c = _cdf("a", "#000000", [1.0, 2.0, 3.0, np.inf], [1.0, 1.0, 2.0, 4.0])
+    >>> near = _cdf("b", "#000000", [0.5], [1.0])
+    >>> _upper_quantile([c], 0.5), _upper_quantile([c], 0.25), _upper_quantile([c, near], 0.9)
+    (2.0, 1.0, 3.0)
+    """
+    def within(x: float) -> float:  # the people of all curves within x
+        total = 0.0
+        for c in curves:
+            i = int(np.searchsorted(c.x, x, side="right"))
+            total += c.y[i - 1] * c.people / 100.0 if i else 0.0
+        return total
+
+    target = q * sum(c.people * (1.0 - c.unreachable / 100.0) for c in curves) * (1 - 1e-12)
+    found, last = [], [c.x[-1] for c in curves if len(c.x)]
+    for c in curves:  # the answer is a distance of some curve: a binary search in each
+        lo, hi = 0, len(c.x)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if within(c.x[mid]) >= target else (mid + 1, hi)
+        if lo < len(c.x):
+            found.append(c.x[lo])
+    # none reaches the target only by rounding: the farthest distance then
+    return float(min(found)) if found else float(max(last, default=0.0))
 
 
 def _colour(colour: str) -> str:
@@ -291,6 +313,7 @@ class _Cdf:
     x: np.ndarray  # distinct finite distances, ascending
     y: np.ndarray  # share of people (%) within each of them
     unreachable: float  # share of people (%) who cannot reach one
+    people: float  # in the series
 
 
 def _cdf(label: object, colour: str, distance: ArrayLike, weights: ArrayLike) -> _Cdf | None:
@@ -310,7 +333,7 @@ def _cdf(label: object, colour: str, distance: ArrayLike, weights: ArrayLike) ->
     if not total > 0:
         return None
     finite = np.isfinite(d)  # inf (and NaN) distances: these people never reach one
-    order = np.argsort(d[finite], kind="stable")
+    order = np.argsort(d[finite])  # ties' order moves no share: only runs' ends are read
     ds = d[finite][order]
     cum = np.cumsum(w[finite][order]) / total
     last = np.ones(len(ds), dtype=bool)
@@ -319,7 +342,7 @@ def _cdf(label: object, colour: str, distance: ArrayLike, weights: ArrayLike) ->
     ys = 100.0 * cum[last]
     if unreachable == 0 and len(ys):
         ys[-1] = 100.0  # no rounding short of 100 % when everyone can reach one
-    return _Cdf(str(label), _colour(colour), ds[last], ys, 100.0 * unreachable)
+    return _Cdf(str(label), _colour(colour), ds[last], ys, 100.0 * unreachable, float(total))
 
 
 def _share_within(c: _Cdf, x: float) -> float:
@@ -383,22 +406,13 @@ def distance_cdf_svg(series: Sequence[tuple[str, str, ArrayLike, ArrayLike]], un
     for name, v in (("limit", limit), ("x_max", x_max)):
         if v is not None and not (math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive number; got {v!r}")
-    curves, values, weights = [], [], []
-    for label, colour, distance, w in series:
-        c = _cdf(label, colour, distance, w)
-        if c is None:
-            continue
-        curves.append(c)
-        d, ww = np.asarray(distance, dtype=float), np.asarray(w, dtype=float)
-        ok = np.isfinite(d) & (ww > 0)
-        values.append(d[ok])
-        weights.append(ww[ok])
+    curves = [c for label, colour, distance, w in series
+              if (c := _cdf(label, colour, distance, w)) is not None]
     if not curves:
         return _no_data(title)
 
     if x_max is None:
-        all_d, all_w = np.concatenate(values), np.concatenate(weights)
-        hi = 1.1 * _upper_quantile(all_d, all_w, 0.95) if len(all_d) else 0.0
+        hi = 1.1 * _upper_quantile(curves, 0.95)
         if limit is not None:
             hi = max(hi, 1.2 * limit)
         if not hi > 0:
