@@ -33,10 +33,12 @@ from equiserve.settings import SERVICE_AREA_WIDTH_M
 
 
 def reached_segments(net: Network, node_cost: np.ndarray, node_label: np.ndarray,
-                     limit: float, weight: Weight = "length"
+                     limit: float, weight: Weight = "length", merge: bool = False
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The pieces of non-ferry edges within ``limit`` of a facility, as an (n, 2, 2) array
-    of their ends' coordinates, and their labels."""
+    of their ends' coordinates, and their labels (of the nearer end's facility). With
+    ``merge`` an edge reached from both ends whose pieces meet is one whole piece (for the
+    dissolved area, which reads no labels: a third fewer pieces on the demo)."""
     fwd, bwd = net._edge_cost(weight)
     e = np.flatnonzero(~net.is_ferry)
     a, b = net.u[e], net.v[e]
@@ -47,7 +49,10 @@ def reached_segments(net: Network, node_cost: np.ndarray, node_label: np.ndarray
         s2 = np.clip(np.where(fwd[e] > 0, 1 - (limit - cb) / fwd[e], 0.0), 0, 1)
     from_a = (ca <= limit) & (s1 > 0)
     from_b = (cb <= limit) & (s2 < 1)
-    # whole edges reached from a: one piece
+    if merge:
+        whole = from_a & from_b & (s1 >= s2)
+        s1 = np.where(whole, 1.0, s1)
+        from_b &= ~whole
     coords, labels = [], []
     for mask, s0, s1_, lab in ((from_a, np.zeros_like(s1), s1, node_label[a]),
                                (from_b, s2, np.ones_like(s2), node_label[b])):
@@ -84,7 +89,8 @@ def network_service_areas(net: Network, node_cost: np.ndarray, node_label: np.nd
     reached; each street piece belongs to the facility nearest by street), else None, and
     the dissolved area of the layer.
     """
-    segments, labels = reached_segments(net, node_cost, node_label, limit, weight)
+    segments, labels = reached_segments(net, node_cost, node_label, limit, weight,
+                                        merge=not per_facility)
     if per_facility:
         lines = shapely.linestrings(segments) if len(segments) else np.empty(0, dtype=object)
         return grid_buffer(lines, labels, n_facilities, width_m)
