@@ -32,7 +32,7 @@ class NetworkNearest:
 
 def network_nearest_facility(net: Network, cells: Snapped, facilities: Snapped,
                              owner: np.ndarray, weight: Weight = "length",
-                             ferries: bool = True) -> NetworkNearest:
+                             ferries: bool = True, limit: float = np.inf) -> NetworkNearest:
     """Cost from each snapped cell to the nearest snapped facility over the network.
 
     Parameters
@@ -45,11 +45,15 @@ def network_nearest_facility(net: Network, cells: Snapped, facilities: Snapped,
     weight : "length" or "time"
     ferries : bool
         Whether ferry edges may be used.
+    limit : float
+        Stop the search beyond this cost: cells whose nearest facility is farther get
+        ``inf`` (exact for every cell within it, since a cell's cost is its node's plus
+        the walk from the street).
     """
     owner = np.asarray(owner, dtype=np.int64)
     nodes, offsets, which = net.source_offsets(facilities, weight, to_point=True)
     node_cost, node_label = net.nearest(nodes, offsets, owner[which], weight=weight,
-                                        reverse=True, ferries=ferries)
+                                        reverse=True, ferries=ferries, limit=limit)
     cost, end = net.point_costs(node_cost, cells, weight, to_nodes=True, return_end=True)
     facility = np.full(len(cost), -1, dtype=np.int64)
     has = end >= 0

@@ -163,8 +163,9 @@ def _layer_coverage(study: Study, name: str, layer: FacilityLayer) -> LayerCover
     covered = res.cost <= std.threshold
     ferry_only = None
     if net.is_ferry.any():
+        # who stays within the standard without ferries: a search bounded by it
         alt = network_nearest_facility(net, cells, facs, layer.access_facility, std.weight,
-                                       ferries=False)
+                                       ferries=False, limit=std.threshold)
         ferry_only = covered & ~(alt.cost <= std.threshold)
     return LayerCoverage(res.cost / std.search_scale, std.unit, mode, res.facility,
                          covered, weights, res.node_cost, res.node_label, ferry_only)
