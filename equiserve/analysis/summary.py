@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from equiserve.analysis.inequality import stable_order
 from equiserve.analysis.levels import levels
 
 SUMMARY_COLUMNS = [
@@ -102,7 +103,8 @@ def levels_weighted_quantile(values: np.ndarray, weights: np.ndarray,
 
 def coverage_table(distance: np.ndarray, standard: float, weights: np.ndarray,
                    region: np.ndarray, region_names: np.ndarray,
-                   region_groups: np.ndarray, unit: str = "m") -> pd.DataFrame:
+                   region_groups: np.ndarray, unit: str = "m",
+                   order: np.ndarray | None = None) -> pd.DataFrame:
     """Coverage figures for the study, each group and each region.
 
     Parameters
@@ -118,6 +120,9 @@ def coverage_table(distance: np.ndarray, standard: float, weights: np.ndarray,
         Region index of each cell.
     region_names, region_groups : ndarray
         Name and group of each region index.
+    order : ndarray of int, optional
+        The stable order of ``distance`` (:func:`~equiserve.analysis.inequality.stable_order`),
+        if already known.
 
     Returns
     -------
@@ -132,7 +137,7 @@ def coverage_table(distance: np.ndarray, standard: float, weights: np.ndarray,
     region = np.asarray(region, dtype=np.int64)
     covered = distance <= standard
     stem = _FIGURE[unit]
-    by_distance = np.argsort(distance, kind="stable")
+    by_distance = stable_order(distance) if order is None else order
     frames = []
     for lv in levels(region, list(region_names), list(region_groups)):
         level, names, groups, labels, n = lv.level, lv.names, lv.groups, lv.labels, len(lv)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
@@ -21,6 +22,7 @@ import pandas as pd
 import shapely
 
 from equiserve.analysis.blocks import blocks
+from equiserve.analysis.inequality import stable_order
 from equiserve.analysis.nearest import nearest_facility
 from equiserve.analysis.network_nearest import network_nearest_facility
 from equiserve.analysis.summary import SUMMARY_COLUMNS, coverage_table
@@ -105,6 +107,12 @@ class LayerCoverage:
     node_label: np.ndarray | None = None
     ferry_only: np.ndarray | None = None
 
+    @cached_property
+    def distance_order(self) -> np.ndarray:
+        """The stable order of ``distance``: one sort shared by the summary's quantiles and
+        the scorecard's indices."""
+        return stable_order(self.distance)
+
     @property
     def method(self) -> Method:
         """How distances were measured: ``straight_line``, ``network_walk`` or
@@ -131,7 +139,8 @@ def coverage(study: Study, progress: Progress | None = None) -> CoverageResult:
         per_layer[name] = cov
         std = layer.standard
         t = coverage_table(cov.distance, std.limit, cov.weights, study.population.region,
-                           study.regions.names, study.regions.groups, unit=cov.unit)
+                           study.regions.names, study.regions.groups, unit=cov.unit,
+                           order=cov.distance_order)
         t.insert(0, "layer", name)
         t["kind"] = layer.kind
         t["population_basis"] = layer.serves or "total"

@@ -149,7 +149,8 @@ def equity(study: Study, result: CoverageResult) -> EquityResult:
         if lacc is not None:
             measures["access"] = (lacc.score, True)
         # one sort per measure, shared by its indices, its Lorenz curve and the medians
-        orders = {m: stable_order(x) for m, (x, _hb) in measures.items()}
+        orders = {m: cov.distance_order if m == "distance" else stable_order(x)
+                  for m, (x, _hb) in measures.items()}
         charted[name] = orders["access" if lacc is not None else "distance"]
         figures = {m: measure_figures(x, cov.weights, reg_groups, reg_names,
                                       higher_is_better=hb, order=orders[m])
