@@ -1,0 +1,110 @@
+"""Compact map layers: blocks as images, points as canvas symbols, values as arrays.
+
+Each is a folium layer (so the layer control lists it) whose script calls the small
+runtime ``assets/equiserve-map.js`` with one JSON object: the tooltip columns (already
+HTML-escaped; a column is ``{"v": values}``, ``{"k": the value of all}`` or, when
+values repeat, ``{"u": uniques, "c": codes}``), their labels, and the geometry: for blocks the cells of a shared
+:class:`~equiserve.outputs.maps.raster.BlockGrid` (delta-encoded) and a PNG; for points
+longitude and latitude in units of 1e-5 degrees (delta-encoded integers). The browser
+builds each tooltip when it opens. :func:`payload` is what tests/reference/digest.py
+reads back.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from importlib import resources
+from typing import Any
+
+import folium
+import jinja2
+import numpy as np
+
+#: Longitude and latitude of points are integers of this many degrees.
+POINT_SCALE = 100_000
+
+
+def js_json(obj: Any) -> str:
+    """JSON that is safe inside a ``<script>`` (``<``, ``>``, ``&`` and ``'`` as
+    \\u escapes, as folium's own data are)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=True)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("'", "\\u0027"))
+
+
+def column(values: list) -> dict:
+    """A tooltip column: HTML-escaped strings (numbers as they are), dictionary-encoded
+    when that is shorter."""
+    vals = [escape(v) if isinstance(v, str) else v for v in values]
+    if len(vals) > 1 and all(isinstance(v, str) and v == vals[0] for v in vals):
+        return {"k": vals[0]}
+    if vals and all(isinstance(v, str) for v in vals):
+        uniques, codes = np.unique(np.array(vals, dtype=object), return_inverse=True)
+        if len(uniques) * 4 < len(vals):
+            return {"u": uniques.tolist(), "c": codes.astype(int).tolist()}
+    return {"v": [v.item() if isinstance(v, np.generic) else v for v in vals]}
+
+
+def delta(values: np.ndarray) -> list[int]:
+    v = np.asarray(values, np.int64)
+    return np.diff(v, prepend=0).tolist() if len(v) else []
+
+
+def table_spec(columns: dict[str, list], fields: list[tuple[str, str]], n: int,
+               popup: bool) -> dict:
+    """The part of a layer's data that gives its tooltips (or popups)."""
+    return {"n": n, "fields": [f for f, _ in fields], "labels": [escape(a) for _, a in fields],
+            "cols": {c: column(list(v)) for c, v in columns.items()}, "popup": popup}
+
+
+_RUNTIME = jinja2.Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+
+class Runtime(folium.MacroElement):
+    """The runtime's code, once, before every compact layer."""
+
+    _template = _RUNTIME
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "EquiserveRuntime"
+        code = resources.files("equiserve.outputs.maps").joinpath(
+            "assets", "equiserve-map.js").read_text("utf-8")
+        self.code = code.replace("</script", "<\\/script")
+
+
+class GridElement(folium.MacroElement):
+    """A block grid shared by block layers: ``var eq_grid_<hex> = {...};``."""
+
+    _template = jinja2.Template("{% macro script(this, kwargs) %}var {{ this.get_name() }} = "
+                                "{{ this.code }};\n{% endmacro %}")
+
+    def __init__(self, grid: dict) -> None:
+        super().__init__()
+        self._name = "eq_grid"
+        self.code = js_json(grid)
+
+
+class CompactLayer(folium.map.Layer):
+    """``var eq_layer_<hex> = EQ.<kind>(<args>{...});`` on one line, then added to the map
+    when shown."""
+
+    _template = jinja2.Template("{% macro script(this, kwargs) %}\nvar {{ this.get_name() }} = "
+                                "EQ.{{ this.kind }}({{ this.args }}{{ this.code }});\n"
+                                "{% endmacro %}")
+
+    def __init__(self, name: str, kind: str, spec: dict, show: bool, args: str = ""):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "eq_layer"
+        self.kind = kind
+        self.args = args
+        self.code = js_json(spec)
+
+
+def blocks_layer(name: str, grid: GridElement, spec: dict, show: bool) -> CompactLayer:
+    return CompactLayer(name, "blocks", spec, show, args=f"{grid.get_name()}, ")
+
+
+def points_layer(name: str, spec: dict, show: bool) -> CompactLayer:
+    return CompactLayer(name, "points", spec, show)
