@@ -302,22 +302,25 @@ class MapBuilder:
         n = len(gdf)
         png = palette_png(index, [colour] * 2 * n, [38, 230] * n)
         spec = {**table_spec(columns, list(o.fields), n, o.popup), "img": data_uri(png),
-                "bounds": image.bounds(), "grid": image.js(), "palette": [colour],
-                "cls": [0] * n}
+                "bounds": image.bounds(), "grid": image.js()}
         return CompactLayer(escape(o.name), "area", spec, o.show)
 
     def add(self, o: Overlay) -> None:
+        columns = {c: o.frame[c].tolist() for c in o.frame.columns
+                   if c != o.frame.geometry.name}
+        legend_symbol = None
+        fill, stroke, style = self._fills(o.paint) if isinstance(o.paint, Fill) else (
+            None, None, {})
+        if isinstance(o.paint, Fill) and o.grid is not None and len(o.frame) and fill:
+            self._add_blocks(o, columns, fill, style["fillOpacity"]).add_to(self.fmap)
+            self._add_legend(o, None)
+            return
         gdf = self.display(o.frame)
         geoms = gdf.geometry.values
         if o.simplify:
             geoms = shapely.simplify(geoms, o.simplify)
-        columns = {c: gdf[c].tolist() for c in gdf.columns if c != gdf.geometry.name}
-        legend_symbol = None
         if isinstance(o.paint, Fill):
-            fill, stroke, style = self._fills(o.paint)
-            if o.grid is not None and len(o.frame) and fill is not None:
-                self._add_blocks(o, columns, fill, style["fillOpacity"]).add_to(self.fmap)
-            elif (o.paint.scheme == "layer" and 0 < len(gdf) <= MAX_AREA_FEATURES
+            if (o.paint.scheme == "layer" and 0 < len(gdf) <= MAX_AREA_FEATURES
                   and not o.popup):
                 self._add_areas(o, gdf, columns).add_to(self.fmap)
             else:
@@ -332,6 +335,9 @@ class MapBuilder:
             if o.paint.radius is not None:
                 spec["radius"] = np.round(np.asarray(o.paint.radius, float), 1).tolist()
             points_layer(escape(o.name), spec, o.show).add_to(self.fmap)
+        self._add_legend(o, legend_symbol)
+
+    def _add_legend(self, o: Overlay, legend_symbol: str | None) -> None:
         if o.legend is not None:
             sec = self.legend.get(o.legend.section)
             if sec is None:

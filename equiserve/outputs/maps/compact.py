@@ -3,8 +3,9 @@
 Each is a folium layer (so the layer control lists it) whose script calls the small
 runtime ``assets/equiserve-map.js`` with one JSON object: the tooltip columns (already
 HTML-escaped; a column is ``{"v": values}``, ``{"k": the value of all}`` or, when
-values repeat, ``{"u": uniques, "c": codes}``), their labels, and the geometry: for blocks the cells of a shared
-:class:`~equiserve.outputs.maps.raster.BlockGrid` (delta-encoded) and a PNG; for points
+values repeat, ``{"u": uniques, "c": codes}``), their labels, and the geometry: for
+blocks the cells of a shared :class:`~equiserve.outputs.maps.raster.BlockGrid`
+(delta-encoded) and a PNG; for service areas a PNG; for points
 longitude and latitude in units of 1e-5 degrees (delta-encoded integers). The browser
 builds each tooltip when it opens. :func:`payload` is what tests/reference/digest.py
 reads back.
@@ -20,6 +21,7 @@ from typing import Any
 import folium
 import jinja2
 import numpy as np
+import pandas as pd
 
 #: Longitude and latitude of points are integers of this many degrees.
 POINT_SCALE = 100_000
@@ -36,14 +38,16 @@ def js_json(obj: Any) -> str:
 def column(values: list) -> dict:
     """A tooltip column: HTML-escaped strings (numbers as they are), dictionary-encoded
     when that is shorter."""
-    vals = [escape(v) if isinstance(v, str) else v for v in values]
-    if len(vals) > 1 and all(isinstance(v, str) and v == vals[0] for v in vals):
-        return {"k": vals[0]}
-    if vals and all(isinstance(v, str) for v in vals):
-        uniques, codes = np.unique(np.array(vals, dtype=object), return_inverse=True)
-        if len(uniques) * 4 < len(vals):
-            return {"u": uniques.tolist(), "c": codes.astype(int).tolist()}
-    return {"v": [v.item() if isinstance(v, np.generic) else v for v in vals]}
+    if values and all(isinstance(v, str) for v in values):
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=False)
+        escaped = [escape(u) for u in uniques]
+        if len(escaped) == 1 and len(values) > 1:
+            return {"k": escaped[0]}
+        if len(escaped) * 4 < len(values):
+            return {"u": escaped, "c": codes.tolist()}
+        return {"v": np.asarray(escaped, dtype=object)[codes].tolist()}
+    return {"v": [escape(v) if isinstance(v, str) else
+                  v.item() if isinstance(v, np.generic) else v for v in values]}
 
 
 def delta(values: np.ndarray) -> list[int]:
@@ -108,3 +112,41 @@ def blocks_layer(name: str, grid: GridElement, spec: dict, show: bool) -> Compac
 
 def points_layer(name: str, spec: dict, show: bool) -> CompactLayer:
     return CompactLayer(name, "points", spec, show)
+
+
+# -- reading layers back (tests; tests/reference/digest.py does the same from map.html)
+
+
+def spec_of(layer: CompactLayer) -> dict:
+    """The data of a compact layer."""
+    return json.loads(layer.code)
+
+
+def column_values(col: dict, n: int) -> list:
+    """The ``n`` values of an encoded column (see :func:`column`)."""
+    if "v" in col:
+        return list(col["v"])
+    if "k" in col:
+        return [col["k"]] * n
+    return [col["u"][c] for c in col["c"]]
+
+
+def feature_properties(spec: dict) -> list[dict]:
+    """Per feature, the properties folium's GeoJSON gave it: the (escaped) columns, the
+    fill colour of blocks, the radius of sized points."""
+    n = spec["n"]
+    cols = {c: column_values(v, n) for c, v in spec["cols"].items()}
+    out = [{c: v[k] for c, v in cols.items()} for k in range(n)]
+    if "cls" in spec:
+        for p, k in zip(out, spec["cls"], strict=True):
+            p["fill"] = spec["palette"][k]
+    if "radius" in spec:
+        for p, r in zip(out, spec["radius"], strict=True):
+            p["radius"] = r
+    return out
+
+
+def point_lonlat(spec: dict) -> np.ndarray:
+    """Longitude and latitude (n x 2) of a points layer."""
+    return np.column_stack([np.cumsum(spec["lon"]), np.cumsum(spec["lat"])]
+                           ).reshape(-1, 2) / spec["scale"]

@@ -35,12 +35,13 @@ from equiserve.outputs.maps.basemap import BaseMap, to_display
 #: Earth radius of Web Mercator (EPSG:3857), metres, as Leaflet's L.Projection.SphericalMercator.
 MERCATOR_R = 6378137.0
 #: Pixels per block side, aimed at (the image is coarser when it would exceed MAX_PIXELS).
-PIXELS_PER_BLOCK = 16
+PIXELS_PER_BLOCK = 32
 #: Largest image side, pixels.
 MAX_SIDE = 4096
 #: Degree of the polynomial from display Mercator to the study's CRS.
 DEGREE = 3
 _LATTICE = 24  # points per side of the fitting lattice
+STEP = 8  # pixels between exact evaluations of the polynomial (linear in between)
 
 
 def mercator(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +62,13 @@ def inverse_mercator(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _terms(u: np.ndarray, v: np.ndarray, degree: int = DEGREE) -> list[np.ndarray]:
-    """Monomials u^i v^j, i + j <= degree, in the order the browser evaluates them."""
-    return [u ** i * v ** (d - i) for d in range(degree + 1) for i in range(d, -1, -1)]
+    """Monomials u^i v^(d-i), d = 0 .. degree, i = d .. 0: the order the browser
+    evaluates them in."""
+    pu, pv = [np.ones_like(u)], [np.ones_like(v)]
+    for _ in range(degree):
+        pu.append(pu[-1] * u)
+        pv.append(pv[-1] * v)
+    return [pu[i] * pv[d - i] for d in range(degree + 1) for i in range(d, -1, -1)]
 
 
 @dataclass(frozen=True)
@@ -195,14 +201,29 @@ class BlockGrid:
         return np.where(inside, (bx - self.bx0) * self.ny + (by - self.by0), -1)
 
     def pixel_cells(self) -> np.ndarray:
-        """Cell under the centre of every pixel of :attr:`image` (-1: none)."""
-        mx, my = self.image.centres()
-        out = np.empty((len(my), len(mx)), np.int64)
-        for r0 in range(0, len(my), 512):  # bounded memory
-            gx, gy = np.meshgrid(mx, my[r0:r0 + 512])
-            X, Y = self.to_grid(gx, gy)
-            out[r0:r0 + 512] = self.cell_of(np.floor(X / self.block_m).astype(np.int64),
-                                            np.floor(Y / self.block_m).astype(np.int64))
+        """Cell under the centre of every pixel of :attr:`image` (-1: none).
+
+        The polynomial is evaluated every :data:`STEP` pixels and interpolated linearly
+        in between (it bends by well under a millimetre over that span)."""
+        im = self.image
+        mx, my = im.centres()
+        kx, ky = np.arange(0, im.width + STEP, STEP), np.arange(0, im.height + STEP, STEP)
+        gx, gy = np.meshgrid(im.left + (kx + 0.5) * im.px, im.top - (ky + 0.5) * im.px)
+        X, Y = self.to_grid(gx, gy)
+        i = np.arange(im.width)
+        cx, fx = i // STEP, (i % STEP) / STEP
+        # along rows first (coarse rows x width), then down the columns
+        Xr = X[:, cx] * (1 - fx) + X[:, cx + 1] * fx
+        Yr = Y[:, cx] * (1 - fx) + Y[:, cx + 1] * fx
+        j = np.arange(im.height)
+        cy, fy = j // STEP, ((j % STEP) / STEP)[:, None]
+        out = np.empty((im.height, im.width), np.int64)
+        for r0 in range(0, im.height, 512):  # bounded memory
+            r = slice(r0, r0 + 512)
+            Xf = Xr[cy[r]] * (1 - fy[r]) + Xr[cy[r] + 1] * fy[r]
+            Yf = Yr[cy[r]] * (1 - fy[r]) + Yr[cy[r] + 1] * fy[r]
+            out[r] = self.cell_of(np.floor(Xf / self.block_m).astype(np.int64),
+                                  np.floor(Yf / self.block_m).astype(np.int64))
         return out
 
     def js(self) -> dict:
@@ -225,37 +246,57 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def palette_png(index: np.ndarray, colours: list[str], alpha: list[int] | None = None
                 ) -> bytes:
-    """An 8-bit palette PNG of ``index`` (rows x columns): 0 transparent, k the colour
+    """A palette PNG of ``index`` (rows x columns): 0 transparent, k the colour
     ``colours[k - 1]`` (``#rrggbb``) with opacity ``alpha[k - 1]`` (0-255, default
-    opaque)."""
+    opaque). Four bits a pixel when there are fewer than 16 entries, else eight; every
+    row filtered "Up" (the difference to the row above: zeros inside blocks), zlib level 6.
+    """
     h, w = index.shape
     rgb = b"\0\0\0" + b"".join(bytes.fromhex(c.lstrip("#")) for c in colours)
     opacity = bytes([0, *(alpha if alpha is not None else [255] * len(colours))])
-    raw = np.zeros((h, w + 1), np.uint8)  # filter byte 0 (none) before every row
-    raw[:, 1:] = index
+    index = index.astype(np.uint8)
+    depth = 4 if len(colours) < 16 else 8
+    if depth == 4:
+        even = np.pad(index, ((0, 0), (0, w % 2)))
+        index = (even[:, 0::2] << 4) | even[:, 1::2]
+    raw = np.empty((h, index.shape[1] + 1), np.uint8)
+    raw[:, 0] = 2  # filter Up
+    raw[0, 1:] = index[0]
+    raw[1:, 1:] = index[1:] - index[:-1]  # modulo 256, as PNG decoders add it back
     return (b"\x89PNG\r\n\x1a\n"
-            + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+            + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0))
             + _chunk(b"PLTE", rgb) + _chunk(b"tRNS", opacity)
             + _chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + _chunk(b"IEND", b""))
 
 
 def read_png(data: bytes) -> tuple[np.ndarray, list[str]]:
     """Indices and palette colours of a PNG written by :func:`palette_png` (for tests and
-    digests)."""
-    pos, idat, plte, w, h = 8, b"", b"", 0, 0
+    digests; only its filters and depths)."""
+    pos, idat, plte, w, h, depth = 8, b"", b"", 0, 0, 8
     while pos < len(data):
         n, kind = struct.unpack(">I4s", data[pos:pos + 8])
         body = data[pos + 8:pos + 8 + n]
         if kind == b"IHDR":
-            w, h = struct.unpack(">II", body[:8])
+            w, h, depth = struct.unpack(">IIB", body[:9])
         elif kind == b"PLTE":
             plte = body
         elif kind == b"IDAT":
             idat += body
         pos += 12 + n
-    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, w + 1)
+    row = (w * depth + 7) // 8
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, row + 1)
+    if not set(np.unique(raw[:, 0]).tolist()) <= {0, 2}:
+        raise ValueError("read_png reads PNG filters None and Up only")
+    rows = raw[:, 1:].copy()
+    for r in range(h):
+        if raw[r, 0] == 2 and r:
+            rows[r:] = np.cumsum(rows[r - 1:], axis=0, dtype=np.uint8)[1:]
+            break  # every later row is Up too (palette_png)
+    if depth == 4:
+        rows = np.column_stack([rows >> 4, rows & 15]).reshape(h, 2, row).transpose(
+            0, 2, 1).reshape(h, 2 * row)[:, :w]
     colours = ["#" + plte[i:i + 3].hex() for i in range(3, len(plte), 3)]
-    return raw[:, 1:].copy(), colours
+    return rows, colours
 
 
 def data_uri(png: bytes) -> str:
@@ -270,13 +311,39 @@ def to_mercator(geoms: np.ndarray) -> np.ndarray:
 
 
 def area_mask(merc: np.ndarray, grid: PixelGrid) -> np.ndarray:
-    """Pixels of ``grid`` whose centre lies in any of the Mercator geometries ``merc``."""
-    from rasterio.features import rasterize
-    from rasterio.transform import from_origin
+    """Pixels of ``grid`` whose centre lies inside the Mercator (multi)polygons ``merc``.
 
-    shapes = [g for g in merc if g is not None and not g.is_empty]
-    if not shapes:
-        return np.zeros((grid.height, grid.width), bool)
-    return rasterize(shapes, out_shape=(grid.height, grid.width),
-                     transform=from_origin(grid.left, grid.top, grid.px, grid.px),
-                     fill=0, default_value=1, dtype="uint8").astype(bool)
+    A scanline fill of all their rings at once by the even-odd rule (holes, and islands
+    in holes, come right without sorting parts): every edge's crossings of the pixel rows'
+    centre lines, sorted along each row, fill the pixels between pairs.
+
+    >>> g = PixelGrid(0.0, 4.0, 1.0, 4, 4)
+    >>> ring = shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (3, 1), (3, 3), (1, 3)]])
+    >>> area_mask(np.array([ring]), g).astype(int).tolist()
+    [[1, 1, 1, 1], [1, 0, 0, 1], [1, 0, 0, 1], [1, 1, 1, 1]]
+    """
+    out = np.zeros((grid.height, grid.width + 1), np.int32)
+    geoms = np.asarray([g for g in merc if g is not None], dtype=object)
+    rings = shapely.get_rings(shapely.get_parts(geoms)) if len(geoms) else np.array([])
+    if len(rings):
+        xy = shapely.get_coordinates(rings)
+        ring = np.repeat(np.arange(len(rings)), shapely.get_num_coordinates(rings))
+        px = (xy[:, 0] - grid.left) / grid.px  # pixel units, y down
+        py = (grid.top - xy[:, 1]) / grid.px
+        same = ring[1:] == ring[:-1]
+        x1, y1, x2, y2 = px[:-1][same], py[:-1][same], px[1:][same], py[1:][same]
+        # rows whose centre line r + 0.5 lies in [min(y), max(y))
+        r0 = np.ceil(np.minimum(y1, y2) - 0.5).astype(np.int64)
+        r1 = np.ceil(np.maximum(y1, y2) - 0.5).astype(np.int64)
+        r0, r1 = np.clip(r0, 0, grid.height), np.clip(r1, 0, grid.height)
+        n = r1 - r0
+        e = np.repeat(np.arange(len(n)), n)
+        row = r0[e] + (np.arange(len(e)) - np.repeat(np.cumsum(n) - n, n))
+        t = (row + 0.5 - y1[e]) / (y2[e] - y1[e])
+        x = x1[e] + t * (x2[e] - x1[e])
+        order = np.lexsort((x, row))
+        row, x = row[order], x[order]
+        c = np.clip(np.ceil(x - 0.5).astype(np.int64), 0, grid.width)
+        np.add.at(out, (row[0::2], c[0::2]), 1)
+        np.add.at(out, (row[1::2], c[1::2]), -1)
+    return np.cumsum(out, axis=1)[:, :-1] > 0
