@@ -161,7 +161,8 @@ class MapBuilder:
         gaps = [o.paint.values for o in self.overlays if isinstance(o.paint, Fill)
                 and o.paint.scheme == "gaps" and o.paint.values is not None]
         self.gap_edges = gap_edges(np.concatenate(gaps)) if gaps else None
-        self._grids: dict[tuple[str, float], tuple[GridElement, BlockGrid, np.ndarray]] = {}
+        self._grids: dict[tuple[str, float], tuple[GridElement, BlockGrid]] = {}
+        self._pixels: dict[tuple[str, float], np.ndarray] = {}
         self.legend: dict[str, LegendSection] = {}
         self._keyed: set[tuple[str, str]] = set()  # (legend section, scheme) with its rows
         minx, miny, maxx, maxy = self.display(extent).total_bounds
@@ -266,8 +267,11 @@ class MapBuilder:
             grid = BlockGrid.build(frames, o.grid, self.base)
             element = GridElement(grid.js())
             element.add_to(self.fmap)
-            self._grids[key] = (element, grid, grid.pixel_cells())
-        return self._grids[key]
+            self._grids[key] = (element, grid)
+        element, grid = self._grids[key]
+        if key not in self._pixels:  # kept while block overlays follow one another
+            self._pixels[key] = grid.pixel_cells()
+        return element, grid, self._pixels[key]
 
     def _add_blocks(self, o: Overlay, columns: dict[str, list], fill: list[str],
                     opacity: float) -> CompactLayer:
@@ -284,12 +288,13 @@ class MapBuilder:
                 "img": data_uri(png), "bounds": grid.image.bounds(), "opacity": opacity}
         return blocks_layer(escape(o.name), element, spec, o.show)
 
-    def _add_areas(self, o: Overlay, gdf: gpd.GeoDataFrame, columns: dict[str, list]
-                   ) -> CompactLayer:
+    def _add_areas(self, o: Overlay, columns: dict[str, list]) -> CompactLayer:
         """Areas of one colour as an image: feature k's pixels get palette entries 2k + 1
         (inside, faint) and 2k + 2 (its edge, opaque)."""
         colour, _ = self.symbol_of(o.paint.layer if isinstance(o.paint, Fill) else None)
-        merc = to_mercator(gdf.geometry.values)
+        shifted = self.base is not None and self.base.shifts_data
+        merc = (to_mercator(self.display(o.frame).geometry.values) if shifted
+                else o.frame.geometry.to_crs(3857).values)  # one copy fewer of long outlines
         x0, y0, x1, y1 = shapely.total_bounds(merc)
         lat = float(np.mean(inverse_mercator(np.array([0.0]), np.array([(y0 + y1) / 2]))[1]))
         image = PixelGrid.over(x0, y0, x1, y1, AREA_PIXEL_M / math.cos(math.radians(lat)))
@@ -299,7 +304,7 @@ class MapBuilder:
             edge = inside & ~_eroded(inside)
             index[inside] = 2 * k + 1
             index[edge] = 2 * k + 2
-        n = len(gdf)
+        n = len(o.frame)
         png = palette_png(index, [colour] * 2 * n, [38, 230] * n)
         spec = {**table_spec(columns, list(o.fields), n, o.popup), "img": data_uri(png),
                 "bounds": image.bounds(), "grid": image.js()}
@@ -315,16 +320,18 @@ class MapBuilder:
             self._add_blocks(o, columns, fill, style["fillOpacity"]).add_to(self.fmap)
             self._add_legend(o, None)
             return
+        self._pixels.clear()  # 4 bytes a pixel: freed for the layers after the blocks
+        if (isinstance(o.paint, Fill) and o.paint.scheme == "layer" and not o.popup
+                and 0 < len(o.frame) <= MAX_AREA_FEATURES):
+            self._add_areas(o, columns).add_to(self.fmap)
+            self._add_legend(o, None)
+            return
         gdf = self.display(o.frame)
         geoms = gdf.geometry.values
         if o.simplify:
             geoms = shapely.simplify(geoms, o.simplify)
         if isinstance(o.paint, Fill):
-            if (o.paint.scheme == "layer" and 0 < len(gdf) <= MAX_AREA_FEATURES
-                  and not o.popup):
-                self._add_areas(o, gdf, columns).add_to(self.fmap)
-            else:
-                self._add_geojson(o, gdf, geoms, fill, stroke, style)
+            self._add_geojson(o, gdf, geoms, fill, stroke, style)
         else:
             style, legend_symbol = self._point_style(o.paint, len(gdf))
             xy = shapely.get_coordinates(geoms)

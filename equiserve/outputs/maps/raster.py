@@ -217,9 +217,9 @@ class BlockGrid:
         Yr = Y[:, cx] * (1 - fx) + Y[:, cx + 1] * fx
         j = np.arange(im.height)
         cy, fy = j // STEP, ((j % STEP) / STEP)[:, None]
-        out = np.empty((im.height, im.width), np.int64)
-        for r0 in range(0, im.height, 512):  # bounded memory
-            r = slice(r0, r0 + 512)
+        out = np.empty((im.height, im.width), np.int32)
+        for r0 in range(0, im.height, 128):  # bounded memory
+            r = slice(r0, r0 + 128)
             Xf = Xr[cy[r]] * (1 - fy[r]) + Xr[cy[r] + 1] * fy[r]
             Yf = Yr[cy[r]] * (1 - fy[r]) + Yr[cy[r] + 1] * fy[r]
             out[r] = self.cell_of(np.floor(Xf / self.block_m).astype(np.int64),
@@ -314,36 +314,42 @@ def area_mask(merc: np.ndarray, grid: PixelGrid) -> np.ndarray:
     """Pixels of ``grid`` whose centre lies inside the Mercator (multi)polygons ``merc``.
 
     A scanline fill of all their rings at once by the even-odd rule (holes, and islands
-    in holes, come right without sorting parts): every edge's crossings of the pixel rows'
-    centre lines, sorted along each row, fill the pixels between pairs.
+    in holes, come right without sorting parts): every edge crossing a pixel row's centre
+    line toggles the pixels from the crossing to the row's end; a pixel is inside when it
+    is toggled an odd number of times. Edges go in chunks, so memory stays bounded.
 
     >>> g = PixelGrid(0.0, 4.0, 1.0, 4, 4)
     >>> ring = shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (3, 1), (3, 3), (1, 3)]])
     >>> area_mask(np.array([ring]), g).astype(int).tolist()
     [[1, 1, 1, 1], [1, 0, 0, 1], [1, 0, 0, 1], [1, 1, 1, 1]]
     """
-    out = np.zeros((grid.height, grid.width + 1), np.int32)
-    geoms = np.asarray([g for g in merc if g is not None], dtype=object)
-    rings = shapely.get_rings(shapely.get_parts(geoms)) if len(geoms) else np.array([])
-    if len(rings):
-        xy = shapely.get_coordinates(rings)
-        ring = np.repeat(np.arange(len(rings)), shapely.get_num_coordinates(rings))
+    w1 = grid.width + 1
+    toggles = np.zeros(grid.height * w1, np.uint8)  # counted modulo 256: parity kept
+    geoms = shapely.get_parts(np.asarray([g for g in merc if g is not None], dtype=object))
+    geoms = geoms[shapely.get_type_id(geoms) == 3] if len(geoms) else geoms  # polygons
+    if len(geoms):
+        # coordinates and ring offsets without a geometry object per ring
+        _, xy, offsets = shapely.to_ragged_array(geoms)
         px = (xy[:, 0] - grid.left) / grid.px  # pixel units, y down
         py = (grid.top - xy[:, 1]) / grid.px
-        same = ring[1:] == ring[:-1]
-        x1, y1, x2, y2 = px[:-1][same], py[:-1][same], px[1:][same], py[1:][same]
-        # rows whose centre line r + 0.5 lies in [min(y), max(y))
-        r0 = np.ceil(np.minimum(y1, y2) - 0.5).astype(np.int64)
-        r1 = np.ceil(np.maximum(y1, y2) - 0.5).astype(np.int64)
-        r0, r1 = np.clip(r0, 0, grid.height), np.clip(r1, 0, grid.height)
-        n = r1 - r0
-        e = np.repeat(np.arange(len(n)), n)
-        row = r0[e] + (np.arange(len(e)) - np.repeat(np.cumsum(n) - n, n))
-        t = (row + 0.5 - y1[e]) / (y2[e] - y1[e])
-        x = x1[e] + t * (x2[e] - x1[e])
-        order = np.lexsort((x, row))
-        row, x = row[order], x[order]
-        c = np.clip(np.ceil(x - 0.5).astype(np.int64), 0, grid.width)
-        np.add.at(out, (row[0::2], c[0::2]), 1)
-        np.add.at(out, (row[1::2], c[1::2]), -1)
-    return np.cumsum(out, axis=1)[:, :-1] > 0
+        last = np.zeros(len(xy), bool)
+        last[offsets[0][1:] - 1] = True  # a ring's last point starts no edge
+        starts = np.flatnonzero(~last[:-1])
+        for k in range(0, len(starts), 250_000):
+            i = starts[k:k + 250_000]
+            x1, y1, x2, y2 = px[i], py[i], px[i + 1], py[i + 1]
+            # rows whose centre line r + 0.5 lies in [min(y), max(y))
+            r0 = np.clip(np.ceil(np.minimum(y1, y2) - 0.5), 0, grid.height).astype(np.int64)
+            r1 = np.clip(np.ceil(np.maximum(y1, y2) - 0.5), 0, grid.height).astype(np.int64)
+            n = r1 - r0
+            e = np.repeat(np.arange(len(n)), n)
+            row = r0[e] + (np.arange(len(e)) - np.repeat(np.cumsum(n) - n, n))
+            x = x1[e] + (row + 0.5 - y1[e]) / (y2[e] - y1[e]) * (x2[e] - x1[e])
+            col = np.clip(np.ceil(x - 0.5), 0, grid.width).astype(np.int64)
+            np.add.at(toggles, row * w1 + col, 1)
+    rows = toggles.reshape(grid.height, w1)
+    inside = np.empty((grid.height, grid.width), bool)
+    for r0 in range(0, grid.height, 256):  # bounded memory
+        run = np.cumsum(rows[r0:r0 + 256], axis=1, dtype=np.uint8)
+        inside[r0:r0 + 256] = (run[:, :-1] & 1).astype(bool)
+    return inside
