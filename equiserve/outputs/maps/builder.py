@@ -4,6 +4,12 @@ Every overlay (:class:`equiserve.results.overlays.Overlay`) becomes one toggleab
 in drawing order; a legend explains each colour and symbol with its unit. Every text shown
 in a tooltip, popup or layer name is HTML-escaped, since names come from OSM and user
 files. When the base map draws in GCJ-02 (Amap), geometries are shifted for display only.
+
+So that a city's map stays small and smooth (:mod:`.compact`, :mod:`.raster`): blocks
+(overlays with a ``grid``) are one image each on a Web Mercator pixel grid, a dissolved
+service area (one-feature ``layer`` fill) an image, points canvas symbols from arrays;
+tooltips are built in the browser from the overlay's columns sent once. Other polygons
+(regions) stay folium GeoJSON.
 """
 
 from __future__ import annotations
