@@ -19,9 +19,10 @@ from importlib import resources
 from typing import Any
 
 import folium
-import jinja2
 import numpy as np
 import pandas as pd
+from branca.element import Element
+from folium.elements import ElementAddToElement
 
 #: Longitude and latitude of points are integers of this many degrees.
 POINT_SCALE = 100_000
@@ -62,41 +63,58 @@ def table_spec(columns: dict[str, list], fields: list[tuple[str, str]], n: int,
             "cols": {c: column(list(v)) for c, v in columns.items()}, "popup": popup}
 
 
-_RUNTIME = jinja2.Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+class _Code(Element):
+    """Script text put in the page as it is (branca's Element would compile megabytes of
+    JSON as a Jinja template first)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+
+    def render(self, **kwargs: Any) -> str:
+        return self.code
 
 
-class Runtime(folium.MacroElement):
+class _Script(folium.MacroElement):
+    """An element whose script is the text :meth:`code` returns."""
+
+    def code(self) -> str:
+        raise NotImplementedError
+
+    def render(self, **kwargs: Any) -> None:
+        self.get_root().script.add_child(_Code(self.code()), name=self.get_name())
+        for element in list(self._children.values()):
+            element.render(**kwargs)
+
+
+class Runtime(_Script):
     """The runtime's code, once, before every compact layer."""
-
-    _template = _RUNTIME
 
     def __init__(self) -> None:
         super().__init__()
         self._name = "EquiserveRuntime"
-        code = resources.files("equiserve.outputs.maps").joinpath(
+
+    def code(self) -> str:
+        text = resources.files("equiserve.outputs.maps").joinpath(
             "assets", "equiserve-map.js").read_text("utf-8")
-        self.code = code.replace("</script", "<\\/script")
+        return text.replace("</script", "<\\/script") + "\n"
 
 
-class GridElement(folium.MacroElement):
+class GridElement(_Script):
     """A block grid shared by block layers: ``var eq_grid_<hex> = {...};``."""
-
-    _template = jinja2.Template("{% macro script(this, kwargs) %}var {{ this.get_name() }} = "
-                                "{{ this.code }};\n{% endmacro %}")
 
     def __init__(self, grid: dict) -> None:
         super().__init__()
         self._name = "eq_grid"
-        self.code = js_json(grid)
+        self.data = js_json(grid)
+
+    def code(self) -> str:
+        return f"var {self.get_name()} = {self.data};\n"
 
 
 class CompactLayer(folium.map.Layer):
     """``var eq_layer_<hex> = EQ.<kind>(<args>{...});`` on one line, then added to the map
     when shown."""
-
-    _template = jinja2.Template("{% macro script(this, kwargs) %}\nvar {{ this.get_name() }} = "
-                                "EQ.{{ this.kind }}({{ this.args }}{{ this.code }});\n"
-                                "{% endmacro %}")
 
     def __init__(self, name: str, kind: str, spec: dict, show: bool, args: str = ""):
         super().__init__(name=name, overlay=True, control=True, show=show)
@@ -104,6 +122,17 @@ class CompactLayer(folium.map.Layer):
         self.kind = kind
         self.args = args
         self.code = js_json(spec)
+
+    def render(self, **kwargs: Any) -> None:
+        self.get_root().script.add_child(_Code(
+            f"\nvar {self.get_name()} = EQ.{self.kind}({self.args}{self.code});\n"),
+            name=self.get_name())
+        if self.show:
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        for element in list(self._children.values()):
+            element.render(**kwargs)
 
 
 def blocks_layer(name: str, grid: GridElement, spec: dict, show: bool) -> CompactLayer:

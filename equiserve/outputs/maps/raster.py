@@ -12,7 +12,7 @@ under the mouse, so the tooltip always names the block drawn there. A block's ed
 drawn to within half a pixel (:attr:`BlockGrid.pixel_m` / 2 on the ground) plus the fit
 error.
 
-PNG files are written with zlib (8-bit palette, index 0 transparent).
+PNG files are written with zlib (4- or 8-bit palette, index 0 transparent).
 
 >>> png = palette_png(np.array([[0, 1], [2, 1]], np.uint8), ["#ff0000", "#00ff00"])
 >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", read_png(png)[0].tolist()
@@ -249,7 +249,8 @@ def palette_png(index: np.ndarray, colours: list[str], alpha: list[int] | None =
     """A palette PNG of ``index`` (rows x columns): 0 transparent, k the colour
     ``colours[k - 1]`` (``#rrggbb``) with opacity ``alpha[k - 1]`` (0-255, default
     opaque). Four bits a pixel when there are fewer than 16 entries, else eight; every
-    row filtered "Up" (the difference to the row above: zeros inside blocks), zlib level 6.
+    row filtered "Up" (the difference to the row above: zeros inside blocks), deflated
+    with runs (:func:`_deflate`).
     """
     h, w = index.shape
     rgb = b"\0\0\0" + b"".join(bytes.fromhex(c.lstrip("#")) for c in colours)
@@ -266,7 +267,15 @@ def palette_png(index: np.ndarray, colours: list[str], alpha: list[int] | None =
     return (b"\x89PNG\r\n\x1a\n"
             + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 3, 0, 0, 0))
             + _chunk(b"PLTE", rgb) + _chunk(b"tRNS", opacity)
-            + _chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + _chunk(b"IEND", b""))
+            + _chunk(b"IDAT", _deflate(raw.tobytes())) + _chunk(b"IEND", b""))
+
+
+def _deflate(data: bytes) -> bytes:
+    """zlib with run-length matches only (Z_RLE): on Up-filtered blocks both smaller and
+    3-5 times faster than the default strategy (8x demo: 30 KB in 10 ms against 33 KB in
+    32 ms at level 6)."""
+    c = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    return c.compress(data) + c.flush()
 
 
 def read_png(data: bytes) -> tuple[np.ndarray, list[str]]:
