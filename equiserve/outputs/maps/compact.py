@@ -81,10 +81,12 @@ class _Script(folium.MacroElement):
     def code(self) -> str:
         raise NotImplementedError
 
-    def render(self, **kwargs: Any) -> None:
-        self.get_root().script.add_child(_Code(self.code()), name=self.get_name())
+    def render(self, **kwargs: Any) -> str:
+        root: Any = self.get_root()  # a branca Figure
+        root.script.add_child(_Code(self.code()), name=self.get_name())
         for element in list(self._children.values()):
             element.render(**kwargs)
+        return ""
 
 
 class Runtime(_Script):
@@ -123,16 +125,19 @@ class CompactLayer(folium.map.Layer):
         self.args = args
         self.code = js_json(spec)
 
-    def render(self, **kwargs: Any) -> None:
-        self.get_root().script.add_child(_Code(
+    def render(self, **kwargs: Any) -> str:
+        root: Any = self.get_root()  # a branca Figure
+        root.script.add_child(_Code(
             f"\nvar {self.get_name()} = EQ.{self.kind}({self.args}{self.code});\n"),
             name=self.get_name())
         if self.show:
+            assert self._parent is not None
             self.add_child(ElementAddToElement(element_name=self.get_name(),
                                                element_parent_name=self._parent.get_name()),
                            name=self.get_name() + "_add")
         for element in list(self._children.values()):
             element.render(**kwargs)
+        return ""
 
 
 def blocks_layer(name: str, grid: GridElement, spec: dict, show: bool) -> CompactLayer:
