@@ -185,3 +185,16 @@ def test_area_mask_matches_shapely_with_holes_and_islands():
     on_edge = shapely.distance(union.boundary, shapely.points(gx, gy)) < 1e-9
     assert ((mask == expect) | on_edge).all()
     assert mask.sum() > 1000
+
+
+def test_an_empty_service_area_is_drawn_as_an_empty_layer():
+    """A layer whose facilities reach nothing has an empty dissolved area: no image to
+    make, the overlay is still listed (with its one feature, drawn nowhere)."""
+    frame = gpd.GeoDataFrame({"layer": ["schools"], "standard": ["500 m"]},
+                             geometry=[shapely.Polygon()], crs=CRS)
+    o = Overlay("Service area: schools", frame, Fill("layer", layer="schools"),
+                (("layer", "Service area of"),), Depth.AREAS)
+    extent = _blocks([(0, 0)], [1.0])
+    fmap = build_map(["schools"], [], extent, [o], "t")
+    layer = next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == o.name)
+    assert isinstance(layer, folium.GeoJson) and len(layer.data["features"]) == 1

@@ -328,7 +328,8 @@ class MapBuilder:
             return
         self._pixels.clear()  # 4 bytes a pixel: freed for the layers after the blocks
         if (isinstance(o.paint, Fill) and o.paint.scheme == "layer" and not o.popup
-                and 0 < len(o.frame) <= MAX_AREA_FEATURES):
+                and 0 < len(o.frame) <= MAX_AREA_FEATURES
+                and not (o.frame.geometry.isna() | o.frame.geometry.is_empty).any()):
             self._add_areas(o, columns).add_to(self.fmap)
             self._add_legend(o, None)
             return
@@ -341,6 +342,9 @@ class MapBuilder:
         else:
             style, legend_symbol = self._point_style(o.paint, len(gdf))
             xy = shapely.get_coordinates(geoms)
+            if len(xy) != len(gdf):
+                raise ValueError(f"overlay {o.name!r}: every feature of a point paint must "
+                                 "be one point")
             spec = {**table_spec(columns, list(o.fields), len(gdf), o.popup),
                     "lon": delta(np.round(xy[:, 0] * POINT_SCALE)),
                     "lat": delta(np.round(xy[:, 1] * POINT_SCALE)), "scale": POINT_SCALE,
