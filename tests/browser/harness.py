@@ -222,14 +222,15 @@ def feature_counts(page: Page) -> dict[str, int]:
 
 
 #: JavaScript (argument [overlay name, feature]): show only that overlay (and the regions
-#: below it), centre the map on the feature and return its container point.
+#: below it), centre the map on the feature at zoom 15 or closer (a 1 km block is then
+#: hundreds of pixels wide) and return its container point.
 _SHOW_ONLY_JS = f"""([name, k]) => {{
     const map = {MAP_JS}, o = {OVERLAYS_JS};
     for (const n of Object.keys(o))
         if (n !== name && !n.startsWith('Regions') && map.hasLayer(o[n])) map.removeLayer(o[n]);
     if (!map.hasLayer(o[name])) map.addLayer(o[name]);
     const at = o[name].centre ? o[name].centre(k) : o[name].getLayers()[k].getLatLng();
-    map.setView(at, map.getZoom(), {{animate: false}});
+    map.setView(at, Math.max(map.getZoom(), 15), {{animate: false}});
     const p = map.latLngToContainerPoint(at), box = map.getContainer().getBoundingClientRect();
     return [box.left + p.x, box.top + p.y];
 }}"""
@@ -245,7 +246,11 @@ def hover_feature(page: Page, overlay: str, k: int) -> str:
     page.mouse.move(x - 3, y - 3)
     page.mouse.move(x, y, steps=3)
     tip = page.wait_for_selector(".leaflet-tooltip", state="attached")
-    page.wait_for_timeout(60)  # the canvas hovers at most every 32 ms
+    # the canvas handles a hover at most every 32 ms and skips moves in between: move
+    # once more after that, so the last position counts
+    page.wait_for_timeout(50)
+    page.mouse.move(x + 1, y)
+    page.wait_for_timeout(50)
     return tip.text_content() or ""
 
 
