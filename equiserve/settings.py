@@ -110,7 +110,7 @@ SOLVER_TIME_LIMIT_S = 60.0
 MAP_BLOCK_M = 1000.0
 #: Coverage below this share (%) is shown in red in the report.
 LOW_COVERAGE_PCT = 50.0
-#: Point overlays with more features than this are drawn as small canvas circles.
+#: Point overlays with more features than this are drawn with smaller canvas symbols.
 MAX_ICON_MARKERS = 1500
 #: Facility layers with more facilities than this start hidden on the map.
 MAX_SHOWN_MARKERS = 1000

@@ -19,6 +19,12 @@ from equiserve.outputs.maps import (
     study_map,
 )
 from equiserve.outputs.maps.builder import gap_edges, nice_number
+from equiserve.outputs.maps.compact import (
+    CompactLayer,
+    feature_properties,
+    point_lonlat,
+    spec_of,
+)
 from equiserve.outputs.style import GAP_COLOURS
 from equiserve.study import Study
 
@@ -38,12 +44,20 @@ def tiny(tmp_path_factory):
     return study, result, equity
 
 
-def overlays(fmap: folium.Map) -> dict[str, folium.GeoJson]:
-    return {c.layer_name: c for c in fmap._children.values() if isinstance(c, folium.GeoJson)}
+def overlays(fmap: folium.Map) -> dict[str, folium.map.Layer]:
+    """The map's overlays by name: folium GeoJSON (regions) or compact layers."""
+    return {c.layer_name: c for c in fmap._children.values()
+            if isinstance(c, folium.map.Layer) and c.overlay}
 
 
-def point_coords(layer: folium.GeoJson) -> np.ndarray:
-    return np.array([f["geometry"]["coordinates"] for f in layer.data["features"]])
+def point_coords(layer: CompactLayer) -> np.ndarray:
+    return point_lonlat(spec_of(layer))
+
+
+def properties(layer: folium.map.Layer) -> list[dict]:
+    if isinstance(layer, CompactLayer):
+        return feature_properties(spec_of(layer))
+    return [f["properties"] for f in layer.data["features"]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -143,9 +157,8 @@ def test_gap_blocks_sum_unserved_people_and_share_one_scale(tiny):
     assert len(gaps) == 2
     # one scale for all layers: across every layer's blocks, more unserved people never
     # get a lighter class
-    pairs = sorted((float(f["properties"]["unserved"].replace(",", "")),
-                    GAP_COLOURS.index(f["properties"]["fill"]))
-                   for o in gaps.values() for f in o.data["features"])
+    pairs = sorted((float(p["unserved"].replace(",", "")), GAP_COLOURS.index(p["fill"]))
+                   for o in gaps.values() for p in properties(o))
     classes = [k for _, k in pairs]
     assert classes == sorted(classes) and len(set(classes)) >= 3
 
@@ -183,14 +196,21 @@ def test_legend_explains_colours_with_units(tiny):
         assert text.lower() in legend.lower(), text
     # every facility layer has its own symbol, and the legend row of the layer shows it
     rows = re.findall(r'<div class="eq-row">(<svg.*?</svg>)<span>(.*?)</span>', legend)
+    symbols = []
     for name, lay in study.layers.items():
-        icon = overlays(fmap)[f"{name} ({len(lay):,})"].marker.icon.options["html"]
-        shape = re.search(r"<(circle|rect|polygon)[^>]*fill=\"(#[0-9a-f]{6})\"", icon)
+        style = spec_of(overlays(fmap)[f"{name} ({len(lay):,})"])["style"]
         row = next(svg for svg, label in rows if label.startswith(f"{name} ("))
-        assert f"<{shape.group(1)} " in row and f'fill="{shape.group(2)}"' in row
-    icons = [overlays(fmap)[f"{n} ({len(lay):,})"].marker.icon.options["html"]
-             for n, lay in study.layers.items()]
-    assert len(set(icons)) == len(icons)
+        # the canvas symbol has the legend row's colour and shape (a circle, or a polygon
+        # of as many corners)
+        assert f'fill="{style["fillColor"]}"' in row
+        if style["shape"] is None:
+            assert "<circle " in row
+        else:
+            polygon = re.search(r'<polygon points="([^"]*)"', row)
+            corners = 4 if "<rect " in row else len(polygon.group(1).split())
+            assert corners == len(style["shape"])
+        symbols.append((style["fillColor"], str(style["shape"])))
+    assert len(set(symbols)) == len(symbols)
 
 
 def test_nice_numbers():
@@ -249,7 +269,7 @@ def test_sites_appear_on_the_map(tiny):
     got = np.sort(point_coords(chosen), axis=0)
     sel = plan.gains[plan.gains["selected"]]
     np.testing.assert_allclose(got, np.sort(sel[["lon", "lat"]].to_numpy(), axis=0), atol=2e-5)
-    popups = [f["properties"]["new_covered"] for f in chosen.data["features"]]
+    popups = [p["new_covered"] for p in properties(chosen)]
     assert sorted(popups) == sorted(f"{v:,.0f}" for v in sel["new_covered"])
     assert not any(n.startswith("clinics") for n in names)
 

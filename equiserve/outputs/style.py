@@ -36,6 +36,37 @@ def _polygon(n: int, r: float, c: float, rotate: float = -90.0, inner: float | N
     return " ".join(pts)
 
 
+_POLYGONS = {"triangle": (3, -90.0, None), "triangle-down": (3, 90.0, None),
+             "diamond": (4, -90.0, None), "pentagon": (5, -90.0, None),
+             "hexagon": (6, 0.0, None), "octagon": (8, 22.5, None), "star": (5, -90.0, 0.45)}
+
+
+def shape_outline(shape: str) -> list[tuple[float, float]] | None:
+    """Vertices of a marker shape around its centre, in units of its radius (y down), as
+    :func:`icon_svg` draws it; None for a circle. The map draws them on canvas.
+
+    >>> shape_outline("square")
+    [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)]
+    """
+    if shape == "circle":
+        return None
+    if shape == "square":
+        return [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)]
+    if shape == "cross":
+        a, b = 0.3, 1.0
+        pts = [(-a, -b), (a, -b), (a, -a), (b, -a), (b, a), (a, a), (a, b), (-a, b), (-a, a),
+               (-b, a), (-b, -a), (-a, -a)]
+        return pts
+    n, rot, inner = _POLYGONS[shape]
+    k = 2 * n if inner else n
+    out = []
+    for i in range(k):
+        ang = math.radians(rot + 360.0 * i / k)
+        rr = inner if inner and i % 2 else 1.0
+        out.append((round(rr * math.cos(ang), 3), round(rr * math.sin(ang), 3)))
+    return out
+
+
 def icon_svg(shape: str, colour: str, size: int = 16) -> str:
     """A marker symbol as inline SVG: ``shape`` (see :data:`SHAPES`) filled with ``colour``.
 
@@ -55,10 +86,8 @@ def icon_svg(shape: str, colour: str, size: int = 16) -> str:
                f"{size - 1.5} {a:.1f},{b:.1f} 1.5,{b:.1f} 1.5,{a:.1f} {a:.1f},{a:.1f}")
         body = f'<polygon points="{pts}" {paint}/>'
     else:
-        n, rot, inner = {"triangle": (3, -90.0, None), "triangle-down": (3, 90.0, None),
-                         "diamond": (4, -90.0, None), "pentagon": (5, -90.0, None),
-                         "hexagon": (6, 0.0, None), "octagon": (8, 22.5, None),
-                         "star": (5, -90.0, r * 0.45)}[shape]
+        n, rot, frac = _POLYGONS[shape]
+        inner = None if frac is None else r * frac
         body = f'<polygon points="{_polygon(n, r + 0.5, c, rot, inner)}" {paint}/>'
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
             f'viewBox="0 0 {size} {size}">{body}</svg>')

@@ -415,7 +415,7 @@ class CoverageResult:
                  ("unserved", f"Beyond the standard: {layer.serves or 'all'} (people)"),
                  ("unreachable", "No facility reachable (people)"),
                  ("mean_to_nearest", f"Mean {what} to the nearest, others ({unit})")),
-                Depth.BLOCKS, legend, show=name == shown))
+                Depth.BLOCKS, legend, show=name == shown, grid=block_m))
         return out
 
     def facility_overlays(self, layers: list[str] | None = None) -> list[Overlay]:

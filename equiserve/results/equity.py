@@ -392,7 +392,7 @@ class EquityResult:
                  ("access_per_1000", "Catchment access (places per 1,000 people)"),
                  ("relative", "Relative to the study mean (×)"),
                  ("population", "People counted (people)")),
-                Depth.BLOCKS, legend, show=False))
+                Depth.BLOCKS, legend, show=False, grid=self.coverage.block_m))
         return out
 
     def overlays(self) -> list[Overlay]:

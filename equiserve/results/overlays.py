@@ -76,7 +76,9 @@ class Overlay:
 
     ``fields`` are (column, label with its unit) pairs shown in a tooltip, or in a popup
     with ``popup``; ``show`` whether it is on at first; ``simplify`` a tolerance in degrees
-    for long outlines.
+    for long outlines; ``grid`` the block size (metres) when the features are squares of
+    that size at multiples of it in the frame's CRS (blocks: the map draws them as one
+    image and finds the block under the mouse itself).
     """
 
     name: str
@@ -88,3 +90,4 @@ class Overlay:
     show: bool = True
     popup: bool = False
     simplify: float | None = None
+    grid: float | None = None

@@ -137,7 +137,7 @@ class ScenarioResult:
                                    "block with people newly beyond it (closures)")),
                                (("layer", "Layer"),
                                 ("people", "People newly within the standard (people)")),
-                               Depth.PLAN, LegendEntry(legend)))
+                               Depth.PLAN, LegendEntry(legend), grid=block_m))
         ch = self.changes
         new = ch[(ch["layer"] == name) & (ch["action"] == "add")
                  & ch["status"].isin([PLACED, PROXY])]

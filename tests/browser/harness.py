@@ -211,11 +211,52 @@ def watch(context: BrowserContext) -> WatchedPage:
 
 
 def feature_counts(page: Page) -> dict[str, int]:
-    """Features drawn in each overlay of a folium map's layer control, by overlay name."""
+    """Features drawn in each overlay of a folium map's layer control, by overlay name:
+    the features of a folium GeoJSON layer, the blocks, areas or points of an equiserve
+    compact layer (``eqCount``: its points are made when it is first shown)."""
     return page.evaluate(f"""(() => {{
         const o = {OVERLAYS_JS}, out = {{}};
-        for (const n of Object.keys(o)) out[n] = o[n].getLayers().length;
+        for (const n of Object.keys(o))
+            out[n] = o[n].eqCount !== undefined ? o[n].eqCount : o[n].getLayers().length;
         return out; }})()""")
+
+
+#: JavaScript (argument [overlay name, feature]): show only that overlay (and the regions
+#: below it), centre the map on the feature at zoom 15 or closer (a 1 km block is then
+#: hundreds of pixels wide) and return its container point.
+_SHOW_ONLY_JS = f"""([name, k]) => {{
+    const map = {MAP_JS}, o = {OVERLAYS_JS};
+    for (const n of Object.keys(o))
+        if (n !== name && !n.startsWith('Regions') && map.hasLayer(o[n])) map.removeLayer(o[n]);
+    if (!map.hasLayer(o[name])) map.addLayer(o[name]);
+    const at = o[name].centre ? o[name].centre(k) : o[name].getLayers()[k].getLatLng();
+    map.setView(at, Math.max(map.getZoom(), 15), {{animate: false}});
+    const p = map.latLngToContainerPoint(at), box = map.getContainer().getBoundingClientRect();
+    return [box.left + p.x, box.top + p.y];
+}}"""
+
+
+def hover_feature(page: Page, overlay: str, k: int) -> str:
+    """Show only ``overlay``, move the real mouse onto its feature ``k`` (the centre of a
+    block, a point) and return the text of the tooltip that opens."""
+    page.mouse.move(1, 1)  # off any feature, so that the next move is a new hover
+    # a closed tooltip fades out for 200 ms before Leaflet removes it
+    page.wait_for_function("!document.querySelector('.leaflet-tooltip')")
+    x, y = page.evaluate(_SHOW_ONLY_JS, [overlay, k])
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y, steps=3)
+    tip = page.wait_for_selector(".leaflet-tooltip", state="attached")
+    # the canvas handles a hover at most every 32 ms and skips moves in between: move
+    # once more after that, so the last position counts
+    page.wait_for_timeout(50)
+    page.mouse.move(x + 1, y)
+    page.wait_for_timeout(50)
+    return tip.text_content() or ""
+
+
+def feature_values(page: Page, overlay: str, column: str) -> list:
+    """The values (as shown: escaped) of one tooltip column of a compact layer."""
+    return page.evaluate(f"([n, c]) => {OVERLAYS_JS}[n].eqTable.cols[c]", [overlay, column])
 
 
 def run_cli(command: str, study: Path, out: Path, *args: str) -> Path:

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from harness import HEIGHT, MAP_JS, OVERLAYS_JS, WIDTH, feature_counts, png_size, run_cli
+from harness import (
+    HEIGHT,
+    MAP_JS,
+    OVERLAYS_JS,
+    WIDTH,
+    feature_counts,
+    feature_values,
+    hover_feature,
+    png_size,
+    run_cli,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +96,9 @@ def test_report_html_in_a_browser(open_page, serve, report_out: Path, tmp_path: 
 
 def test_map_overlays_and_features_match_the_study(open_page, serve, report_out: Path):
     """One overlay per region layer, layer gaps, access, service areas and facilities; the
-    features drawn equal the facilities in the study and the gap blocks in the cells."""
+    features drawn equal the facilities in the study and the gap blocks in the cells, and
+    hovering the block with the most unserved people shows their number (summed here from
+    coverage.gpkg's cells)."""
     import geopandas as gpd
     import numpy as np
 
@@ -105,10 +117,16 @@ def test_map_overlays_and_features_match_the_study(open_page, serve, report_out:
         counted = cells[cfg.layers[name].serves or "population"]
         gap = cells[~cells[f"covered_{name}"].astype(bool) & (counted > 0)]
         c = gap.geometry.centroid
-        blocks = {(int(np.floor(x / 1000)), int(np.floor(y / 1000)))
-                  for x, y in zip(c.x, c.y, strict=True)}
+        keys = pd.Series(counted[gap.index].to_numpy()).groupby(
+            [np.floor(c.x.to_numpy() / 1000).astype(int),
+             np.floor(c.y.to_numpy() / 1000).astype(int)]).sum()  # sorted as the map's
         gaps = [n for n in counts if n.startswith(f"Gaps: {name} ")]
-        assert len(gaps) == 1 and counts[gaps[0]] == len(blocks) > 0
+        assert len(gaps) == 1 and counts[gaps[0]] == len(keys) > 0
+        k = int(np.argmax(keys.to_numpy()))
+        tip = hover_feature(watched.page, gaps[0], k)
+        serves = cfg.layers[name].serves or "all"
+        assert f"Beyond the standard: {serves} (people){keys.iloc[k]:,.0f}" in tip, tip
+        assert f"Layer{name}" in tip
     legend = watched.page.text_content("#eq-legend")
     assert "unserved people per 1 km block" in legend and "per 1,000 people" in legend
     watched.assert_clean()
@@ -147,9 +165,11 @@ def test_injected_names_show_as_text_and_run_nothing(open_page, serve, evil_out:
     server = serve(evil_out)
     watched = open_page(server.url("map.html"), wait_for=MAP_JS)
     page = watched.page
+    # the region: a folium GeoJSON feature
     shown = page.evaluate(f"""(() => {{
         const o = {OVERLAYS_JS}, texts = [];
-        for (const n of Object.keys(o)) o[n].eachLayer(l => {{
+        for (const n of Object.keys(o)) if (o[n].eachLayer && o[n].eqCount === undefined)
+            o[n].eachLayer(l => {{
             if (l.feature && JSON.stringify(l.feature.properties).includes('img src')) {{
                 if (!{MAP_JS}.hasLayer(o[n])) {MAP_JS}.addLayer(o[n]);
                 // folium binds the tooltip to the GeoJSON group: hover the feature
@@ -162,16 +182,14 @@ def test_injected_names_show_as_text_and_run_nothing(open_page, serve, evil_out:
         }});
         return texts; }})()""")
     watched.settle(300)
-    assert len(shown) >= 2  # the school and the region
-    assert all(EVIL in t for t in shown), shown
-    # hover a gap block of schools, whose tooltip label names the subgroup
-    label = page.evaluate(f"""(() => {{
-        const o = {OVERLAYS_JS}, name = Object.keys(o).find(
-            n => n.startsWith('Gaps: schools'));
-        const l = o[name].getLayers()[0], at = l.getBounds().getCenter();
-        l.fire('mouseover', {{latlng: at}}, true);
-        return document.querySelector('.leaflet-tooltip').textContent; }})()""")
-    assert EVIL_SUB in label
+    assert len(shown) == 1 and EVIL in shown[0], shown
+    # the school: a canvas symbol of a compact layer, hovered with the mouse
+    layer = next(n for n in feature_counts(page) if n.startswith("schools ("))
+    k = feature_values(page, layer, "name").index("&lt;img src=x onerror=alert(1)&gt;")
+    assert EVIL in hover_feature(page, layer, k)
+    # a gap block of schools, whose tooltip label names the subgroup
+    gaps = next(n for n in feature_counts(page) if n.startswith("Gaps: schools"))
+    assert EVIL_SUB in hover_feature(page, gaps, 0)
     assert page.evaluate(EVIL_IMAGES_JS) == 0
     watched.assert_clean()  # no alert() ran: no dialog, no error
     page.screenshot(path=tmp_path / "evil_map.png")

@@ -38,7 +38,7 @@ def test_sites_map_and_report_in_a_browser(open_page, serve, report_out: Path,
         const o = {OVERLAYS_JS}['Chosen sites (2, model mclp)'];
         const l = o.getLayers()[0];  // the popup is bound to the group: click
         l.fire('click', {{latlng: l.getLatLng()}}, true);
-        return [l.feature.properties.candidate_id,
+        return [o.eqTable.cols.candidate_id[l.eqIndex],
                 document.querySelector('.leaflet-popup-content').textContent]; }})()""")
     row = gains.set_index("candidate_id").loc[popup[0]]
     assert f"{row['new_covered']:,.0f}" in popup[1]

@@ -11,7 +11,10 @@ real change of a figure does.
   (geometries as WKT at 1 mm or 1e-7 degrees);
 - report.html: the text of every table cell, table by table (the figures a reader sees);
 - map.html: the overlays in the layer control, in order, each with its number of features
-  and digests of their properties (tooltips, popups) and geometries.
+  and digests of their properties (tooltips, popups) and geometries. Folium GeoJSON layers
+  and equiserve's compact layers (blocks and service areas as images, points as arrays)
+  give the same properties; a compact layer's geometries are its points, or its blocks'
+  grid cells and image.
 
 Values that change from run to run are left out: the time a report was generated, the
 solver's wall-clock time and folder paths of the machine.
@@ -160,7 +163,41 @@ def report_digest(path: Path) -> dict:
     return out
 
 
-_CONTROL = re.compile(r'^\s*("(?:[^"\\]|\\.)*") : (geo_json_[0-9a-f]+),?\s*$', re.M)
+_CONTROL = re.compile(r'^\s*("(?:[^"\\]|\\.)*") : ((?:geo_json|eq_layer)_[0-9a-f]+),?\s*$', re.M)
+#: equiserve's compact layers (equiserve/outputs/maps/compact.py): one JSON object a line.
+_COMPACT = re.compile(r"^var (eq_layer_[0-9a-f]+) = EQ\.(\w+)\((?:eq_grid_[0-9a-f]+, )?"
+                      r"(\{.*\})\);$", re.M)
+
+
+def _column(col: dict, n: int) -> list:
+    if "v" in col:
+        return list(col["v"])
+    if "k" in col:
+        return [col["k"]] * n
+    return [col["u"][c] for c in col["c"]]
+
+
+def _compact_features(kind: str, spec: dict) -> tuple[list[dict], list[str]]:
+    """Properties of a compact layer's features as folium's GeoJSON had them (escaped
+    columns, the fill colour of blocks, the radius of sized points) and what stands for
+    their geometries (points as GeoJSON points; blocks their grid cells and image)."""
+    n = spec["n"]
+    cols = {c: _column(v, n) for c, v in spec["cols"].items()}
+    props = [{c: v[k] for c, v in cols.items()} for k in range(n)]
+    for p, k in zip(props, spec.get("cls", []), strict=False):
+        p["fill"] = spec["palette"][k]
+    for p, r in zip(props, spec.get("radius", []), strict=False):
+        p["radius"] = r
+    if kind == "points":
+        lon, lat = np.cumsum(spec["lon"]), np.cumsum(spec["lat"])
+        geoms = [json.dumps({"coordinates": [int(x) / spec["scale"], int(y) / spec["scale"]],
+                             "type": "Point"}, sort_keys=True) for x, y in zip(lon, lat,
+                                                                               strict=True)]
+    else:
+        image = hashlib.sha256(spec["img"].encode("ascii")).hexdigest()[:16]
+        cells = np.cumsum(spec["cells"]).tolist() if "cells" in spec else [0] * n
+        geoms = [f"cell {c} image {image}" for c in cells]
+    return props, geoms
 
 
 def map_digest(path: Path) -> dict:
@@ -168,15 +205,18 @@ def map_digest(path: Path) -> dict:
     html = path.read_text(encoding="utf-8")
     data = {}
     for m in re.finditer(r"(geo_json_[0-9a-f]+)_add\((\{.*\})\);\s*$", html, re.M):
-        data[m.group(1)] = json.loads(m.group(2))
+        features = json.loads(m.group(2)).get("features", [])
+        data[m.group(1)] = ([f.get("properties", {}) for f in features],
+                            [json.dumps(f.get("geometry"), sort_keys=True) for f in features])
+    for m in _COMPACT.finditer(html):
+        data[m.group(1)] = _compact_features(m.group(2), json.loads(m.group(3)))
     overlays = []
     for m in _CONTROL.finditer(html):
         name, var = json.loads(m.group(1)), m.group(2)
-        features = data.get(var, {}).get("features", [])
-        props = [json.dumps(f.get("properties", {}), sort_keys=True, ensure_ascii=False)
-                 for f in features]
-        geoms = [json.dumps(f.get("geometry"), sort_keys=True) for f in features]
-        overlays.append({"name": name, "features": len(features), "properties": _sha(props),
+        props, geoms = data.get(var, ([], []))
+        overlays.append({"name": name, "features": len(props),
+                         "properties": _sha([json.dumps(p, sort_keys=True, ensure_ascii=False)
+                                             for p in props]),
                          "geometry": _sha(geoms)})
     return {"overlays": overlays}
 

@@ -4,6 +4,12 @@ Every overlay (:class:`equiserve.results.overlays.Overlay`) becomes one toggleab
 in drawing order; a legend explains each colour and symbol with its unit. Every text shown
 in a tooltip, popup or layer name is HTML-escaped, since names come from OSM and user
 files. When the base map draws in GCJ-02 (Amap), geometries are shifted for display only.
+
+So that a city's map stays small and smooth (:mod:`.compact`, :mod:`.raster`): blocks
+(overlays with a ``grid``) are one image each on a Web Mercator pixel grid, a dissolved
+service area (one-feature ``layer`` fill) an image, points canvas symbols from arrays;
+tooltips are built in the browser from the overlay's columns sent once. Other polygons
+(regions) stay folium GeoJSON.
 """
 
 from __future__ import annotations
@@ -21,7 +27,27 @@ from folium.plugins import Fullscreen
 
 from equiserve.config import MapConfig
 from equiserve.outputs.maps.basemap import BaseMap, resolve_basemap, to_display
+from equiserve.outputs.maps.compact import (
+    POINT_SCALE,
+    CompactLayer,
+    GridElement,
+    Runtime,
+    blocks_layer,
+    delta,
+    points_layer,
+    table_spec,
+)
 from equiserve.outputs.maps.legend import LegendSection, add_legend
+from equiserve.outputs.maps.raster import (
+    BlockGrid,
+    PixelGrid,
+    area_mask,
+    block_index,
+    data_uri,
+    inverse_mercator,
+    palette_png,
+    to_mercator,
+)
 from equiserve.outputs.style import (
     ACCESS_COLOURS,
     ACCESS_RATIO_EDGES,
@@ -30,6 +56,7 @@ from equiserve.outputs.style import (
     SHAPES,
     group_colours,
     icon_svg,
+    shape_outline,
     swatch_svg,
 )
 from equiserve.results.overlays import Fill, Overlay, Symbol
@@ -39,6 +66,12 @@ from equiserve.settings import MAX_ICON_MARKERS, MAX_OPEN_CONTROL
 CLOSED_COLOUR, OPENED_COLOUR = "#1a9850", "#d73027"
 _DECIMALS = 5  # about 1 m in longitude/latitude
 _ICON_PX = 16
+#: Ground size (m) of a pixel of service-area images: about a screen pixel at zoom 12.
+AREA_PIXEL_M = 25.0
+#: Polygon overlays of one colour with this many features (a dissolved service area) are
+#: drawn as an image: the browser finds the area under the mouse from its pixels, which
+#: cannot tell two features of one colour apart.
+MAX_AREA_FEATURES = 1
 #: Style of polygons per paint scheme.
 _AREA_STYLE: dict[str, dict[str, Any]] = {
     "group": {"weight": 2, "fillOpacity": 0.06},
@@ -91,6 +124,24 @@ def _round_geoms(geoms: np.ndarray) -> np.ndarray:
     return shapely.set_precision(geoms, 10.0 ** -_DECIMALS)
 
 
+def _symbol(shape: str, radius: float, colour: str) -> dict[str, Any]:
+    """Options of a canvas symbol (equiserve-map.js): outline, radius, colours."""
+    return {"shape": shape_outline(shape), "radius": radius, "color": "#222", "weight": 1.2,
+            "fill": True, "fillColor": colour, "fillOpacity": 1.0}
+
+
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask`` whose four neighbours are all in it."""
+    out = mask.copy()
+    out[1:] &= mask[:-1]
+    out[:-1] &= mask[1:]
+    out[:, 1:] &= mask[:, :-1]
+    out[:, :-1] &= mask[:, 1:]
+    out[0] = out[-1] = False
+    out[:, 0] = out[:, -1] = False
+    return out
+
+
 def _ring(svg: str, size: int = 26) -> str:
     """A symbol inside a bold ring: marks what a plan adds."""
     return (f'<div style="width:{size - 4}px;height:{size - 4}px;border:2px solid #000;'
@@ -116,6 +167,8 @@ class MapBuilder:
         gaps = [o.paint.values for o in self.overlays if isinstance(o.paint, Fill)
                 and o.paint.scheme == "gaps" and o.paint.values is not None]
         self.gap_edges = gap_edges(np.concatenate(gaps)) if gaps else None
+        self._grids: dict[tuple[str, float], tuple[GridElement, BlockGrid]] = {}
+        self._pixels: dict[tuple[str, float], np.ndarray] = {}
         self.legend: dict[str, LegendSection] = {}
         self._keyed: set[tuple[str, str]] = set()  # (legend section, scheme) with its rows
         minx, miny, maxx, maxy = self.display(extent).total_bounds
@@ -127,6 +180,7 @@ class MapBuilder:
         # leave room for the legend on the left
         self.fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(300, 10))
         Fullscreen().add_to(self.fmap)
+        Runtime().add_to(self.fmap)
 
     def display(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return to_display(gdf, self.base)
@@ -189,79 +243,118 @@ class MapBuilder:
 
     # -- points
 
-    def _marker(self, paint: Symbol, n: int) -> tuple[folium.map.Marker | folium.CircleMarker,
-                                                      str]:
-        """The folium marker of a point paint and its legend symbol."""
+    def _point_style(self, paint: Symbol, n: int) -> tuple[dict[str, Any], str]:
+        """The canvas symbol of a point paint (shape outline, radius in pixels, colours)
+        and its legend symbol."""
         if paint.kind == "star":
-            star = icon_svg("star", "#ffd400", 26)
-            return folium.Marker(icon=folium.DivIcon(
-                html=star, icon_size=(26, 26), icon_anchor=(13, 13), class_name="eq-icon")), \
-                icon_svg("star", "#ffd400", 16)
+            return _symbol("star", 12, "#ffd400"), icon_svg("star", "#ffd400", 16)
         if paint.kind == "cross":
-            cross = icon_svg("cross", "#444444", 14)
-            return folium.Marker(icon=folium.DivIcon(
-                html=cross, icon_size=(14, 14), icon_anchor=(7, 7), class_name="eq-icon")), \
-                icon_svg("cross", "#444444", 12)
+            return _symbol("cross", 6.5, "#444444"), icon_svg("cross", "#444444", 12)
         if paint.kind == "circle":
-            return folium.CircleMarker(radius=4, color="#555", fill=True, fill_color="#999",
-                                       fill_opacity=0.5, weight=0.5), \
-                icon_svg("circle", "#999", 12)
+            return {"shape": None, "radius": 4, "color": "#555", "weight": 0.5, "fill": True,
+                    "fillColor": "#999", "fillOpacity": 0.5}, icon_svg("circle", "#999", 12)
         colour, shape = self.symbol_of(paint.layer)
         if paint.ring:
-            return folium.Marker(icon=folium.DivIcon(
-                html=_ring(icon_svg(shape, colour, _ICON_PX)), icon_size=(26, 26),
-                icon_anchor=(13, 13), class_name="eq-icon")), \
+            return {**_symbol(shape, 7, colour), "ring": True}, \
                 _ring(icon_svg(shape, colour, 12), 18)
-        if n > MAX_ICON_MARKERS:
-            return folium.CircleMarker(radius=3, color=colour, fill=True, fill_opacity=0.9,
-                                       weight=1), icon_svg("circle", colour, 10)
-        return folium.Marker(icon=folium.DivIcon(
-            html=icon_svg(shape, colour, _ICON_PX), icon_size=(_ICON_PX, _ICON_PX),
-            icon_anchor=(_ICON_PX // 2, _ICON_PX // 2), class_name="eq-icon")), \
-            icon_svg(shape, colour, 14)
+        radius = 4 if n > MAX_ICON_MARKERS else _ICON_PX / 2 - 1
+        return _symbol(shape, radius, colour), icon_svg(shape, colour, 14)
 
     # -- overlays
 
+    def _grid(self, o: Overlay) -> tuple[GridElement, BlockGrid, np.ndarray]:
+        """The block grid of a block overlay (shared by every overlay on the same grid)
+        and the cell under each of its image's pixels; added to the map when first used."""
+        assert o.grid is not None
+        key = (str(o.frame.crs), o.grid)
+        if key not in self._grids:
+            frames = [b.frame for b in self.overlays if b.grid == o.grid and len(b.frame)
+                      and str(b.frame.crs) == key[0]]
+            grid = BlockGrid.build(frames, o.grid, self.base)
+            element = GridElement(grid.js())
+            element.add_to(self.fmap)
+            self._grids[key] = (element, grid)
+        element, grid = self._grids[key]
+        if key not in self._pixels:  # kept while block overlays follow one another
+            self._pixels[key] = grid.pixel_cells()
+        return element, grid, self._pixels[key]
+
+    def _add_blocks(self, o: Overlay, columns: dict[str, list], fill: list[str],
+                    opacity: float) -> CompactLayer:
+        element, grid, pixels = self._grid(o)
+        ij = block_index(o.frame, o.grid or 0.0)
+        cells = grid.cell_of(ij[:, 0], ij[:, 1])
+        palette = sorted(set(fill))
+        cls = np.array([palette.index(c) for c in fill], np.int64)
+        lut = np.zeros(grid.nx * grid.ny + 1, np.uint8)  # the last entry: outside the grid
+        lut[cells] = cls + 1
+        png = palette_png(lut[pixels], palette)
+        spec = {**table_spec(columns, list(o.fields), len(o.frame), o.popup),
+                "cells": delta(cells), "cls": cls.tolist(), "palette": palette,
+                "img": data_uri(png), "bounds": grid.image.bounds(), "opacity": opacity}
+        return blocks_layer(escape(o.name), element, spec, o.show)
+
+    def _add_areas(self, o: Overlay, columns: dict[str, list]) -> CompactLayer:
+        """Areas of one colour as an image: feature k's pixels get palette entries 2k + 1
+        (inside, faint) and 2k + 2 (its edge, opaque)."""
+        colour, _ = self.symbol_of(o.paint.layer if isinstance(o.paint, Fill) else None)
+        shifted = self.base is not None and self.base.shifts_data
+        merc = (to_mercator(self.display(o.frame).geometry.values) if shifted
+                else o.frame.geometry.to_crs(3857).values)  # one copy fewer of long outlines
+        x0, y0, x1, y1 = shapely.total_bounds(merc)
+        lat = float(np.mean(inverse_mercator(np.array([0.0]), np.array([(y0 + y1) / 2]))[1]))
+        image = PixelGrid.over(x0, y0, x1, y1, AREA_PIXEL_M / math.cos(math.radians(lat)))
+        index = np.zeros((image.height, image.width), np.uint8)
+        for k, g in enumerate(merc):
+            inside = area_mask(np.array([g]), image)
+            edge = inside & ~_eroded(inside)
+            index[inside] = 2 * k + 1
+            index[edge] = 2 * k + 2
+        n = len(o.frame)
+        png = palette_png(index, [colour] * 2 * n, [38, 230] * n)
+        spec = {**table_spec(columns, list(o.fields), n, o.popup), "img": data_uri(png),
+                "bounds": image.bounds(), "grid": image.js()}
+        return CompactLayer(escape(o.name), "area", spec, o.show)
+
     def add(self, o: Overlay) -> None:
+        columns = {c: o.frame[c].tolist() for c in o.frame.columns
+                   if c != o.frame.geometry.name}
+        legend_symbol = None
+        fill, stroke, style = self._fills(o.paint) if isinstance(o.paint, Fill) else (
+            None, None, {})
+        if isinstance(o.paint, Fill) and o.grid is not None and len(o.frame) and fill:
+            self._add_blocks(o, columns, fill, style["fillOpacity"]).add_to(self.fmap)
+            self._add_legend(o, None)
+            return
+        self._pixels.clear()  # 4 bytes a pixel: freed for the layers after the blocks
+        if (isinstance(o.paint, Fill) and o.paint.scheme == "layer" and not o.popup
+                and 0 < len(o.frame) <= MAX_AREA_FEATURES
+                and not (o.frame.geometry.isna() | o.frame.geometry.is_empty).any()):
+            self._add_areas(o, columns).add_to(self.fmap)
+            self._add_legend(o, None)
+            return
         gdf = self.display(o.frame)
         geoms = gdf.geometry.values
         if o.simplify:
             geoms = shapely.simplify(geoms, o.simplify)
-        props = {c: [escape(v) if isinstance(v, str) else v for v in gdf[c]]
-                 for c in gdf.columns if c != gdf.geometry.name}
-        fields = [f for f, _ in o.fields]
-        aliases = [escape(a) for _, a in o.fields]
-        info = ({"popup": folium.GeoJsonPopup(fields, aliases=aliases)} if o.popup
-                else {"tooltip": folium.GeoJsonTooltip(fields, aliases=aliases)})
-        legend_symbol = None
         if isinstance(o.paint, Fill):
-            fill, stroke, style = self._fills(o.paint)
-            if fill is not None:
-                props["fill"] = fill
-            if stroke is not None:
-                props["stroke"] = stroke
-            frame = gpd.GeoDataFrame(props, geometry=_round_geoms(geoms), crs=4326)
-
-            def style_function(f: dict, base: dict = style) -> dict:
-                p = f["properties"]
-                out = dict(base)
-                if "fill" in p:
-                    out["fillColor"] = p["fill"]
-                if "stroke" in p:
-                    out["color"] = p["stroke"]
-                return out
-
-            folium.GeoJson(frame, name=escape(o.name), show=o.show,
-                           style_function=style_function, **info).add_to(self.fmap)
+            self._add_geojson(o, gdf, geoms, fill, stroke, style)
         else:
-            marker, legend_symbol = self._marker(o.paint, len(gdf))
-            extra: dict[str, Any] = {}
+            style, legend_symbol = self._point_style(o.paint, len(gdf))
+            xy = shapely.get_coordinates(geoms)
+            if len(xy) != len(gdf):
+                raise ValueError(f"overlay {o.name!r}: every feature of a point paint must "
+                                 "be one point")
+            spec = {**table_spec(columns, list(o.fields), len(gdf), o.popup),
+                    "lon": delta(np.round(xy[:, 0] * POINT_SCALE)),
+                    "lat": delta(np.round(xy[:, 1] * POINT_SCALE)), "scale": POINT_SCALE,
+                    "style": style}
             if o.paint.radius is not None:
-                props["radius"] = np.round(np.asarray(o.paint.radius, float), 1).tolist()
-                extra["style_function"] = lambda f: {"radius": f["properties"]["radius"]}
-            frame = gpd.GeoDataFrame(props, geometry=_round_geoms(geoms), crs=4326)
-            folium.GeoJson(frame, name=escape(o.name), show=o.show, marker=marker,
-                           **info, **extra).add_to(self.fmap)
+                spec["radius"] = np.round(np.asarray(o.paint.radius, float), 1).tolist()
+            points_layer(escape(o.name), spec, o.show).add_to(self.fmap)
+        self._add_legend(o, legend_symbol)
+
+    def _add_legend(self, o: Overlay, legend_symbol: str | None) -> None:
         if o.legend is not None:
             sec = self.legend.get(o.legend.section)
             if sec is None:
@@ -273,8 +366,36 @@ class MapBuilder:
             if o.legend.label is not None and legend_symbol is not None:
                 sec.add(legend_symbol, o.legend.label)
 
+    def _add_geojson(self, o: Overlay, gdf: gpd.GeoDataFrame, geoms: np.ndarray,
+                     fill: list[str] | None, stroke: list[str] | None, style: dict) -> None:
+        """Polygons drawn by folium (region outlines: few, and hovered under the blocks)."""
+        props = {c: [escape(v) if isinstance(v, str) else v for v in gdf[c]]
+                 for c in gdf.columns if c != gdf.geometry.name}
+        fields = [f for f, _ in o.fields]
+        aliases = [escape(a) for _, a in o.fields]
+        info = ({"popup": folium.GeoJsonPopup(fields, aliases=aliases)} if o.popup
+                else {"tooltip": folium.GeoJsonTooltip(fields, aliases=aliases)})
+        if fill is not None:
+            props["fill"] = fill
+        if stroke is not None:
+            props["stroke"] = stroke
+        frame = gpd.GeoDataFrame(props, geometry=_round_geoms(geoms), crs=4326)
+
+        def style_function(f: dict, base: dict = style) -> dict:
+            p = f["properties"]
+            out = dict(base)
+            if "fill" in p:
+                out["fillColor"] = p["fill"]
+            if "stroke" in p:
+                out["color"] = p["stroke"]
+            return out
+
+        folium.GeoJson(frame, name=escape(o.name), show=o.show,
+                       style_function=style_function, **info).add_to(self.fmap)
+
     def finish(self, title: str) -> folium.Map:
-        n = sum(isinstance(c, folium.GeoJson) for c in self.fmap._children.values())
+        n = sum(isinstance(c, folium.map.Layer) and c.control
+                for c in self.fmap._children.values())
         folium.LayerControl(collapsed=n > MAX_OPEN_CONTROL).add_to(self.fmap)
         notes = ["No base map (offline)"] if self.base is None else [
             f"Base map: {self.base.name}"]
