@@ -58,11 +58,12 @@ SNAP_M = 500.0
 CRS = "EPSG:32649"
 #: Largest accepted difference of a group's share, percentage points, plain script vs
 #: equiserve with attach = "nearest" (the same method: only ties between equidistant
-#: segments and float rounding differ).
+#: segments, float rounding and the ferries, km long, that the plain graph lacks).
+#: Against equiserve's default attachment the bound is, per group, this plus the share
+#: of its children that equiserve attaches to a street other than their nearest segment
+#: (no access line across water, the part of the network that leads to a school rather
+#: than a nearer fragment): only their distances can differ.
 TOL_SAME_PP = 0.05
-#: ... and vs equiserve's default attachment (no access line across water, a cell goes to
-#: the part of the network that leads to a school rather than a nearer fragment).
-TOL_RULES_PP = 1.0
 
 
 def peak_rss_mb() -> float:
@@ -198,7 +199,14 @@ def equiserve_side(inputs: Path, attach: str) -> dict:
     s = result.summary
     rows = s[(s["layer"] == LAYER) & (s["level"] == "group")]
     net = study.networks["walk"]
-    return {"time_s": t2 - t0, "stages": {"Study.load (network built, cells attached)": t1 - t0,
+    # children attached to a street other than their nearest segment (the attachment
+    # rules): the only cells whose distance can differ from the plain script's
+    pop = study.population
+    moved = study.cell_snap(LAYER).moved_code != 0
+    kids = pop.counts(study.layers[LAYER].serves)
+    group = study.regions.groups[pop.region]
+    return {"moved": {str(g): float(kids[moved & (group == g)].sum()) for g in set(group)},
+            "time_s": t2 - t0, "stages": {"Study.load (network built, cells attached)": t1 - t0,
                                           "coverage()": t2 - t1},
             "peak_mb": peak_rss_mb(),
             "groups": {r["name"]: [float(r["population"]), float(r["covered_population"])]
@@ -267,31 +275,33 @@ def report(sides: dict[str, dict]) -> None:
     p, e, n = sides["plain"], sides["equiserve"], sides["equiserve nearest"]
     print(f"\n{'group':<8} {'children':>11} {'plain %':>9} {'equiserve %':>12} "
           f"{'diff pp':>8} {'es-nearest %':>13} {'diff pp':>8}")
-    worst_same = worst_rules = 0.0
+    worst_same = 0.0
+    ok_rules = True
     for g in sorted(p["groups"]):
         kids, cov = p["groups"][g]
         share = 100 * cov / kids
         es = 100 * e["groups"][g][1] / e["groups"][g][0]
         en = 100 * n["groups"][g][1] / n["groups"][g][0]
-        worst_rules = max(worst_rules, abs(es - share))
+        bound = TOL_SAME_PP + 100 * e["moved"].get(g, 0.0) / kids
+        ok_rules &= abs(es - share) <= bound
         worst_same = max(worst_same, abs(en - share))
         if abs(e["groups"][g][0] - kids) > 1e-6 * kids:
             print(f"   children of {g} differ: plain {kids:,.1f}, equiserve "
                   f"{e['groups'][g][0]:,.1f}")
         print(f"{g:<8} {kids:>11,.0f} {share:>9.3f} {es:>12.3f} {es - share:>+8.4f} "
-              f"{en:>13.3f} {en - share:>+8.4f}")
+              f"{en:>13.3f} {en - share:>+8.4f}   bound {bound:.3f} pp "
+              f"({e['moved'].get(g, 0.0):,.0f} children attached off their nearest way)")
     ratio_t = p["time_s"] / e["time_s"]
     ratio_m = p["peak_mb"] / e["peak_mb"]
     print(f"\ntime: plain {p['time_s']:.2f} s, equiserve {e['time_s']:.2f} s -> "
           f"{ratio_t:.1f}x; peak RSS: plain {p['peak_mb']:.0f} MB, equiserve "
           f"{e['peak_mb']:.0f} MB -> {ratio_m:.1f}x")
     ok_same = worst_same <= TOL_SAME_PP
-    ok_rules = worst_rules <= TOL_RULES_PP
     print(f"check: plain vs equiserve attach=nearest (same method): max |diff| "
           f"{worst_same:.4f} pp (tolerance {TOL_SAME_PP} pp) -> "
           f"{'AGREE' if ok_same else 'DIFFERENT'}")
-    print(f"check: plain vs equiserve (street rules): max |diff| {worst_rules:.4f} pp "
-          f"(tolerance {TOL_RULES_PP} pp) -> {'AGREE' if ok_rules else 'DIFFERENT'}")
+    print(f"check: plain vs equiserve (street rules): each group within its bound -> "
+          f"{'AGREE' if ok_rules else 'DIFFERENT'}")
     if not (ok_same and ok_rules):
         raise SystemExit(1)
 
