@@ -4,7 +4,11 @@ What it measures, in one run (same process, same inputs, seeded):
 
 1. Build: a street-like synthetic graph (a jittered 500 x 500 grid, 60 m blocks, 10 % of
    the streets removed, some diagonals, lengths 0-8 % longer than the straight line;
-   250,000 nodes, EPSG:32649 metres) with ``Network.from_arrays``.
+   250,000 nodes, EPSG:32649 metres) built to a graph that can be queried:
+   ``Network.from_arrays`` (which only checks the arrays) plus the CSR adjacency its first
+   query builds (``nearest(limit=0)`` forces it), against a networkx ``Graph`` of the same
+   arrays; nodes, node pairs and total length checked equal. Connected components:
+   ``Network.components`` vs networkx ``connected_components`` (same partition checked).
 2. Nearest source for every node: ``Network.nearest`` (one multi-source Dijkstra) for
    five layers of 100, 300, 500, 1000 and 2000 random source nodes (target: < 1 s in all).
    Also, as a floor, scipy's Dijkstra alone on a CSR matrix built once beforehand.
@@ -26,9 +30,13 @@ What it measures, in one run (same process, same inputs, seeded):
    Dijkstra from 200 facilities, extrapolated to 2,000 (and used to check 20 OD columns).
 6. The real Zhuhai OSM extract (``$EQUISERVE_ZHUHAI_DATA/osm/zhuhai.osm``, default
    ``/work/shared/data/zhuhai``; skipped with a message if missing): walk network built
-   with ``network_from_osm(cache=False)`` (peer row: osmnx ``graph_from_xml`` +
-   ``project_graph``, which keeps every way, unfiltered), then ``nearest`` for five layers
-   of random source nodes vs networkx on the same arrays.
+   with ``network_from_osm(cache=False)`` + its CSR (cold build), and loaded from its cache
+   (``cache=True``, second call); peer: osmnx building the SAME walk network
+   (``graph_from_xml`` unsimplified, all parts, both directions; the ways equiserve's walk
+   filter drops removed by their tags; ``project_graph``); nodes (OSM ids), segments and
+   projected total length checked equal, ferries set aside (equiserve makes each one
+   edge between its piers). Then ``nearest`` for five layers of random source nodes vs
+   networkx on the same arrays.
 
 Times are ``time.perf_counter`` seconds; steps under about a second are the best of 3.
 Nothing is asserted; a table (step, equiserve s, peer s, ratio) closes the output.
@@ -38,6 +46,7 @@ Usage::
     python benchmarks/bench_network.py                 # full: 250k nodes, 100k cells
     python benchmarks/bench_network.py --quick         # 50k nodes, 20k cells, 500 facilities
     python benchmarks/bench_network.py --pandana-full  # also pandana at 250k (+7 min)
+    python benchmarks/bench_network.py --zhuhai-only   # step 6 only
 """
 
 from __future__ import annotations
