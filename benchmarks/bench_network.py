@@ -395,7 +395,8 @@ def bench_pandana(net: Network, sources, ours, tag: str, sample: np.ndarray, our
 # OD in a fresh process (memory)
 
 
-SNAP_FIELDS = ("edge", "t", "access_m", "px", "py", "ok")
+SNAP_FIELDS = ("edge", "t", "access_m", "px", "py", "ok", "reason_code", "moved_code",
+               "shift_m")
 
 
 def save_od_inputs(path: Path, net: Network, cells: Snapped, facs: Snapped) -> None:
@@ -407,9 +408,7 @@ def save_od_inputs(path: Path, net: Network, cells: Snapped, facs: Snapped) -> N
 
 
 def load_snapped(z, pre: str) -> Snapped:
-    a = {f: z[pre + f] for f in SNAP_FIELDS}
-    reason = np.where(a["ok"], "", "too far").astype(object)
-    return Snapped(a["edge"], a["t"], a["access_m"], a["px"], a["py"], a["ok"], reason)
+    return Snapped(*(z[pre + f] for f in SNAP_FIELDS))
 
 
 def proc_status_mb(key: str) -> float | None:
