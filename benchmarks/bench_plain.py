@@ -290,7 +290,8 @@ def report(sides: dict[str, dict]) -> None:
                   f"{e['groups'][g][0]:,.1f}")
         print(f"{g:<8} {kids:>11,.0f} {share:>9.3f} {es:>12.3f} {es - share:>+8.4f} "
               f"{en:>13.3f} {en - share:>+8.4f}   bound {bound:.3f} pp "
-              f"({e['moved'].get(g, 0.0):,.0f} children attached off their nearest way)")
+              f"({e['moved'].get(g, 0.0):,.0f} children attached off their nearest way); "
+              f"covered children plain {cov:,.2f}, equiserve {e['groups'][g][1]:,.2f}")
     ratio_t = p["time_s"] / e["time_s"]
     ratio_m = p["peak_mb"] / e["peak_mb"]
     print(f"\ntime: plain {p['time_s']:.2f} s, equiserve {e['time_s']:.2f} s -> "
