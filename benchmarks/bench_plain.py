@@ -8,7 +8,8 @@ schools.gpkg with level == 'primary', regions.gpkg with a ``group`` field).
 The plain script (``plain()``, no equiserve import; it runs in its own process):
 
 1. pyrosm ``get_network("walking")`` (one edge per pair of consecutive OSM nodes),
-   projected to EPSG:32649; edge length = projected segment length.
+   projected to EPSG:32649; edge length = projected segment length. (pyrosm is not an
+   equiserve dependency: ``pip install pyrosm`` is run if it is missing.)
 2. networkx ``Graph`` of the edges (parallel edges: the shortest kept).
 3. rasterio: one point per pixel with children > 0 (the pixel centre); geopandas
    ``sjoin`` to the regions for the group.
@@ -221,6 +222,21 @@ def equiserve_side(inputs: Path, attach: str) -> dict:
 # main
 
 
+def ensure_pyrosm() -> None:
+    """pyrosm is not an equiserve dependency: ``pip install pyrosm`` if it is missing
+    (as bench_network.py does for pandana); exit with pip's error if that fails."""
+    import importlib.util
+
+    if importlib.util.find_spec("pyrosm") is not None:
+        return
+    print("pyrosm not installed; trying `pip install pyrosm` ...", flush=True)
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pyrosm"],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise SystemExit("the plain script needs pyrosm; pip install pyrosm failed:\n"
+                         + (r.stderr or r.stdout)[-2000:])
+
+
 def run_side(side: str, inputs: Path, *extra: str) -> dict:
     r = subprocess.run([sys.executable, __file__, "--side", side, str(inputs), *extra],
                        capture_output=True, text=True)
@@ -243,6 +259,7 @@ def main() -> None:
         print(json.dumps(out))
         return
     scale = 1 if args.quick else args.scale
+    ensure_pyrosm()
     with tempfile.TemporaryDirectory() as tmp:
         if args.inputs is not None:
             inputs = args.inputs / "inputs" if (args.inputs / "inputs").is_dir() else args.inputs
