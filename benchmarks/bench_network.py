@@ -762,7 +762,9 @@ def main() -> None:
         zn = bench_zhuhai_build(osm)
         zsrc = layer_sources(zn.n_nodes, rng,
                              tuple(min(k, max(1, zn.n_nodes // 10)) for k in LAYERS))
-        bench_nearest(zn, zsrc, "zhuhai", rng, pandana_mod=None, floor=False)
+        zG = nx_graph(zn)
+        check_same_graph(zn, zG, "zhuhai, networkx from the same arrays")
+        bench_nearest(zn, zsrc, "zhuhai", rng, G=zG, pandana_mod=None, floor=False)
 
     # table ---------------------------------------------------------------------------
     print(f"\nTotal benchmark time {time.perf_counter() - t_start:.0f} s\n")
