@@ -586,8 +586,8 @@ def bench_zhuhai_build(osm: Path) -> Network:
     ids_ox = set(gox.nodes)
     same = (ids_ours == ids_ox and n_seg == int((~ferry).sum())
             and abs(proj - ours) <= 1e-6 * ours)
-    print(f"    check (ferries aside: equiserve {int(ferry.sum())}, osmnx {n_ferry} ferry "
-          f"ways): nodes {len(ids_ours):,} / {len(ids_ox):,} (same OSM ids: "
+    print(f"    check (ferries aside: equiserve {int(ferry.sum())} ferry edges, osmnx "
+          f"{n_ferry} ferry segments): nodes {len(ids_ours):,} / {len(ids_ox):,} (same OSM ids: "
           f"{ids_ours == ids_ox}), segments {int((~ferry).sum()):,} / {n_seg:,}, length "
           f"{ours / 1000:,.3f} / {proj / 1000:,.3f} km in {gox.graph['crs']} (osmnx's own "
           f"great-circle 'length' {great / 1000:,.3f} km) -> "
