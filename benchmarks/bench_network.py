@@ -4,7 +4,11 @@ What it measures, in one run (same process, same inputs, seeded):
 
 1. Build: a street-like synthetic graph (a jittered 500 x 500 grid, 60 m blocks, 10 % of
    the streets removed, some diagonals, lengths 0-8 % longer than the straight line;
-   250,000 nodes, EPSG:32649 metres) with ``Network.from_arrays``.
+   250,000 nodes, EPSG:32649 metres) built to a graph that can be queried:
+   ``Network.from_arrays`` (which only checks the arrays) plus the CSR adjacency its first
+   query builds (``nearest(limit=0)`` forces it), against a networkx ``Graph`` of the same
+   arrays; nodes, node pairs and total length checked equal. Connected components:
+   ``Network.components`` vs networkx ``connected_components`` (same partition checked).
 2. Nearest source for every node: ``Network.nearest`` (one multi-source Dijkstra) for
    five layers of 100, 300, 500, 1000 and 2000 random source nodes (target: < 1 s in all).
    Also, as a floor, scipy's Dijkstra alone on a CSR matrix built once beforehand.
@@ -26,9 +30,13 @@ What it measures, in one run (same process, same inputs, seeded):
    Dijkstra from 200 facilities, extrapolated to 2,000 (and used to check 20 OD columns).
 6. The real Zhuhai OSM extract (``$EQUISERVE_ZHUHAI_DATA/osm/zhuhai.osm``, default
    ``/work/shared/data/zhuhai``; skipped with a message if missing): walk network built
-   with ``network_from_osm(cache=False)`` (peer row: osmnx ``graph_from_xml`` +
-   ``project_graph``, which keeps every way, unfiltered), then ``nearest`` for five layers
-   of random source nodes vs networkx on the same arrays.
+   with ``network_from_osm(cache=False)`` + its CSR (cold build), and loaded from its cache
+   (``cache=True``, second call); peer: osmnx building the SAME walk network
+   (``graph_from_xml`` unsimplified, all parts, both directions; the ways equiserve's walk
+   filter drops removed by their tags; ``project_graph``); nodes (OSM ids), segments and
+   projected total length checked equal, ferries set aside (equiserve makes each one
+   edge between its piers). Then ``nearest`` for five layers of random source nodes vs
+   networkx on the same arrays.
 
 Times are ``time.perf_counter`` seconds; steps under about a second are the best of 3.
 Nothing is asserted; a table (step, equiserve s, peer s, ratio) closes the output.
@@ -38,6 +46,7 @@ Usage::
     python benchmarks/bench_network.py                 # full: 250k nodes, 100k cells
     python benchmarks/bench_network.py --quick         # 50k nodes, 20k cells, 500 facilities
     python benchmarks/bench_network.py --pandana-full  # also pandana at 250k (+7 min)
+    python benchmarks/bench_network.py --zhuhai-only   # step 6 only
 """
 
 from __future__ import annotations
@@ -180,6 +189,55 @@ def nx_graph(net: Network):
         G.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist(), strict=True),
                                   weight="length")
     return G
+
+
+def queryable(net: Network) -> Network:
+    """``net`` with what its first query builds: the CSR adjacency (parallel edges reduced
+    to the shortest), by a search that stops at once (``limit=0``)."""
+    net.nearest([0], limit=0.0)
+    return net
+
+
+def check_same_graph(net: Network, G, tag: str, ferries: bool = True) -> bool:
+    """Nodes, edges (node pairs) and total length of equiserve's CSR (what its searches
+    run on; parallel edges reduced to the shortest) against a networkx Graph."""
+    csr = net._base_csr("length", False, ferries)  # the graph equiserve's queries search
+    directed = G.is_directed()
+    e_ours = csr.nnz if directed else csr.nnz // 2
+    len_ours = float(csr.data.sum()) / (1 if directed else 2)
+    len_nx = float(G.size(weight="length"))
+    same = (net.n_nodes == G.number_of_nodes() and e_ours == G.number_of_edges()
+            and abs(len_ours - len_nx) <= 1e-9 * len_nx)
+    print(f"    check [{tag}]: nodes {net.n_nodes:,} / {G.number_of_nodes():,}, node pairs "
+          f"{e_ours:,} / {G.number_of_edges():,}, total length {len_ours / 1000:,.3f} / "
+          f"{len_nx / 1000:,.3f} km (equiserve / networkx) -> "
+          f"{'SAME' if same else 'DIFFERENT'}")
+    return same
+
+
+def bench_components(net: Network, G, x, y, u, v, length, tag: str) -> None:
+    """Connected parts: equiserve ``components`` (on a fresh network: it is cached) vs
+    networkx ``connected_components``; labels checked to be the same partition."""
+    import networkx as nx
+
+    t_comp, comp = timed(lambda: Network.from_arrays(x, y, u, v, length).components)
+    t_arr, _ = timed(lambda: Network.from_arrays(x, y, u, v, length))
+    t_comp = max(t_comp - t_arr, 0.0)
+    t0 = time.perf_counter()
+    parts = list(nx.connected_components(G) if not G.is_directed()
+                 else nx.weakly_connected_components(G))
+    t_nx = time.perf_counter() - t0
+    label = np.empty(net.n_nodes, dtype=np.int64)
+    for k, p in enumerate(parts):
+        label[list(p)] = k
+    # the same partition: each (ours, theirs) label pair is one-to-one
+    pairs = np.unique(np.stack([comp, label]), axis=1)
+    same = len(parts) == len(np.unique(comp)) == pairs.shape[1]
+    print(f"    components: equiserve {t_comp:.3f} s (best of 3, from_arrays taken off), "
+          f"networkx {t_nx:.3f} s; {len(parts):,} parts (largest "
+          f"{np.bincount(comp).max():,} nodes) -> {'SAME' if same else 'DIFFERENT'} "
+          f"partition")
+    row(f"{tag}: connected components", t_comp, t_nx, "networkx connected_components")
 
 
 def plain_csr(net: Network) -> sp.csr_matrix:
@@ -337,7 +395,8 @@ def bench_pandana(net: Network, sources, ours, tag: str, sample: np.ndarray, our
 # OD in a fresh process (memory)
 
 
-SNAP_FIELDS = ("edge", "t", "access_m", "px", "py", "ok")
+SNAP_FIELDS = ("edge", "t", "access_m", "px", "py", "ok", "reason_code", "moved_code",
+               "shift_m")
 
 
 def save_od_inputs(path: Path, net: Network, cells: Snapped, facs: Snapped) -> None:
@@ -349,9 +408,7 @@ def save_od_inputs(path: Path, net: Network, cells: Snapped, facs: Snapped) -> N
 
 
 def load_snapped(z, pre: str) -> Snapped:
-    a = {f: z[pre + f] for f in SNAP_FIELDS}
-    reason = np.where(a["ok"], "", "too far").astype(object)
-    return Snapped(a["edge"], a["t"], a["access_m"], a["px"], a["py"], a["ok"], reason)
+    return Snapped(*(z[pre + f] for f in SNAP_FIELDS))
 
 
 def proc_status_mb(key: str) -> float | None:
@@ -450,49 +507,126 @@ def check_od_with_networkx(G, net: Network, cells: Snapped, facs: Snapped, od: s
 
 
 # ----------------------------------------------------------------------------------
+# Zhuhai: the same walk network built by equiserve and by osmnx
+
+
+def osmnx_walk(osm: Path):
+    """What an osmnx user builds for equiserve's walk network: every way read
+    (``graph_from_xml``, unsimplified, all parts, both directions), the ways equiserve's
+    walk filter drops removed by their tags (the same rules, on edge attributes), nodes
+    left on no edge dropped, projected. Ferries (``route=ferry``) are set aside: equiserve
+    makes each one edge between its piers."""
+    import warnings
+
+    import osmnx as ox
+
+    # equiserve's walk filter itself, applied to each edge's way tags (osmnx keeps the
+    # tags it reads among useful_tags_way on every edge of the way)
+    from equiserve.network.osm import _walkable
+
+    tags = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = sorted({*tags, "highway", "foot", "access", "area",
+                                          "service", "route"})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = ox.graph_from_xml(osm, simplify=False, retain_all=True, bidirectional=True)
+    finally:
+        ox.settings.useful_tags_way = tags
+    ferries = [(a, b, k) for a, b, k, d in g.edges(keys=True, data=True)
+               if d.get("route") == "ferry"]
+    g.remove_edges_from([(a, b, k) for a, b, k, d in g.edges(keys=True, data=True)
+                         if not _walkable(d)])
+    g.remove_nodes_from([n for n, deg in g.degree() if deg == 0])
+    return ox.project_graph(g), len(ferries) // 2
+
+
+def bench_zhuhai_build(osm: Path) -> Network:
+    """Cold build and cached load of the walk network, vs osmnx building the same
+    network; nodes, segments and total length compared."""
+    import osmnx as ox
+
+    t_osm, zn = timed(lambda: queryable(network_from_osm(osm, "walk", cache=False)))
+    print(f"    network_from_osm(walk, cache=False) + CSR: {t_osm:.3f} s (cold build, best "
+          f"of 3); {zn.n_nodes:,} nodes, {zn.n_edges:,} edges, {int(zn.is_ferry.sum())} "
+          f"ferry edges, {len(np.unique(zn.components))} components")
+    with tempfile.TemporaryDirectory() as tmp:
+        old = os.environ.get("EQUISERVE_CACHE_DIR")
+        os.environ["EQUISERVE_CACHE_DIR"] = tmp
+        try:
+            network_from_osm(osm, "walk", cache=True)  # saves
+            t_load, zc = timed(lambda: queryable(network_from_osm(osm, "walk", cache=True)))
+        finally:
+            if old is None:
+                del os.environ["EQUISERVE_CACHE_DIR"]
+            else:
+                os.environ["EQUISERVE_CACHE_DIR"] = old
+    same = all(np.array_equal(getattr(zn, k), getattr(zc, k)) for k in ("x", "u", "length_m"))
+    print(f"    network_from_osm(walk, cache=True), second call + CSR: {t_load:.3f} s "
+          f"(cached load, best of 3; {'same arrays' if same else 'DIFFERENT arrays'})")
+    t_ox, (gox, n_ferry) = timed(lambda: osmnx_walk(osm), 2)
+    print(f"    osmnx {ox.__version__} graph_from_xml(simplify=False, retain_all=True, "
+          f"bidirectional=True) + equiserve's walk filter on edge tags + project_graph: "
+          f"{t_ox:.3f} s (best of 2)")
+    row("zhuhai: walk network, cold build", t_osm, t_ox,
+        "osmnx graph_from_xml+walk filter+project")
+    row("zhuhai: walk network, cached load", t_load, None, "(equiserve cache)")
+
+    # compare: undirected segments (osmnx has both directions of each), projected lengths
+    ferry = zn.is_ferry
+    nodes_ours = np.unique(np.concatenate([zn.u[~ferry], zn.v[~ferry]]))
+    edges = list(gox.edges(keys=True))
+    n_seg = len(edges) // 2
+    xs = {n: (d["x"], d["y"]) for n, d in gox.nodes(data=True)}
+    proj = sum(float(np.hypot(xs[a][0] - xs[b][0], xs[a][1] - xs[b][1]))
+               for a, b, _ in edges) / 2
+    great = float(sum(d["length"] for _, _, d in gox.edges(data=True))) / 2
+    ours = float(zn.length_m[~ferry].sum())
+    ids_ours = set(zn.node_id[nodes_ours].tolist())
+    ids_ox = set(gox.nodes)
+    same = (ids_ours == ids_ox and n_seg == int((~ferry).sum())
+            and abs(proj - ours) <= 1e-6 * ours)
+    print(f"    check (ferries aside: equiserve {int(ferry.sum())} ferry edges, osmnx "
+          f"{n_ferry} ferry segments): nodes {len(ids_ours):,} / {len(ids_ox):,} (same OSM ids: "
+          f"{ids_ours == ids_ox}), segments {int((~ferry).sum()):,} / {n_seg:,}, length "
+          f"{ours / 1000:,.3f} / {proj / 1000:,.3f} km in {gox.graph['crs']} (osmnx's own "
+          f"great-circle 'length' {great / 1000:,.3f} km) -> "
+          f"{'SAME' if same else 'DIFFERENT'}")
+    if not same:
+        only_ours, only_ox = ids_ours - ids_ox, ids_ox - ids_ours
+        print(f"      nodes only in equiserve: {len(only_ours)} {sorted(only_ours)[:5]}; "
+              f"only in osmnx: {len(only_ox)} {sorted(only_ox)[:5]}")
+    return zn
+
+
+# ----------------------------------------------------------------------------------
 # main
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="50k nodes, 20k cells")
-    ap.add_argument("--pandana-full", action="store_true",
-                    help="run pandana on the 250k-node graph too (its CH build alone took "
-                         "about 400 s here); default: on a 50k-node grid")
-    ap.add_argument("--od-worker", nargs=2, metavar=("INPUTS", "OUT"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.od_worker:
-        od_worker(*args.od_worker)
-        return
-
-    np.random.seed(SEED)  # noqa: NPY002  (any library drawing from the global RNG)
-    rng = np.random.default_rng(SEED)
-    side = 224 if args.quick else 500
-    n_cells = 20_000 if args.quick else 100_000
-    n_fac = 500 if args.quick else 2_000
-    t_start = time.perf_counter()
-    print(f"equiserve network benchmark ({'quick' if args.quick else 'full'}); "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
-
+def bench_synthetic(args: argparse.Namespace, rng: np.random.Generator, side: int,
+                    n_cells: int, n_fac: int) -> None:
+    """Steps 1-5 on the synthetic street grid."""
     pdna, pdna_reason = ensure_pandana()
     print("pandana: " + (f"version {getattr(pdna, '__version__', '?')}" if pdna else
                          f"not installable here: {pdna_reason}"), flush=True)
 
     # 1. build ------------------------------------------------------------------------
     x, y, u, v, length = street_grid(side, rng)
-    t_build, net = timed(lambda: Network.from_arrays(x, y, u, v, length, crs="EPSG:32649"))
+    t_arr, _ = timed(lambda: Network.from_arrays(x, y, u, v, length, crs="EPSG:32649"))
+    t_build, net = timed(lambda: queryable(Network.from_arrays(x, y, u, v, length,
+                                                               crs="EPSG:32649")))
     print(f"\n[1] synthetic grid: {net.n_nodes:,} nodes, {net.n_edges:,} edges; "
-          f"Network.from_arrays {t_build:.3f} s (best of 3)")
-    t_comp, comp = timed(lambda: Network.from_arrays(x, y, u, v, length).components, 1)
-    print(f"    components: {len(np.unique(comp))} (largest {np.bincount(comp).max():,} "
-          f"nodes), {t_comp:.3f} s")
+          f"Network.from_arrays alone {t_arr:.3f} s (arrays checked, CSR deferred); "
+          f"with the CSR a query needs (nearest(limit=0) builds it) {t_build:.3f} s "
+          f"(best of 3)")
     t0 = time.perf_counter()
     G = nx_graph(net)
     t_nxb = time.perf_counter() - t0
-    print(f"    networkx graph from the same arrays: {t_nxb:.2f} s "
-          f"({G.number_of_nodes():,} nodes, {G.number_of_edges():,} edges)")
-    row("synthetic: build (CSR deferred to queries)", t_build, t_nxb,
-        "networkx Graph from arrays")
+    print(f"    networkx Graph from the same arrays: {t_nxb:.2f} s")
+    check_same_graph(net, G, "synthetic")
+    row("synthetic: build to a queryable graph", t_build, t_nxb,
+        "networkx Graph from the same arrays")
+    bench_components(net, G, x, y, u, v, length, "synthetic")
 
     # 2-4. nearest --------------------------------------------------------------------
     print(f"\n[2-4] nearest source for every node, layers {LAYERS}", flush=True)
@@ -591,6 +725,33 @@ def main() -> None:
     del G
     gc.collect()
 
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="50k nodes, 20k cells")
+    ap.add_argument("--pandana-full", action="store_true",
+                    help="run pandana on the 250k-node graph too (its CH build alone took "
+                         "about 400 s here); default: on a 50k-node grid")
+    ap.add_argument("--zhuhai-only", action="store_true", help="only step 6 (Zhuhai)")
+    ap.add_argument("--od-worker", nargs=2, metavar=("INPUTS", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.od_worker:
+        od_worker(*args.od_worker)
+        return
+
+    np.random.seed(SEED)  # noqa: NPY002  (any library drawing from the global RNG)
+    rng = np.random.default_rng(SEED)
+    side = 224 if args.quick else 500
+    n_cells = 20_000 if args.quick else 100_000
+    n_fac = 500 if args.quick else 2_000
+    t_start = time.perf_counter()
+    print(f"equiserve network benchmark ({'quick' if args.quick else 'full'}); "
+          f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
+
+    if not args.zhuhai_only:
+        bench_synthetic(args, rng, side, n_cells, n_fac)
+
     # 6. Zhuhai -----------------------------------------------------------------------
     base = Path(os.environ.get("EQUISERVE_ZHUHAI_DATA", "/work/shared/data/zhuhai"))
     osm = base / "osm" / "zhuhai.osm"
@@ -598,32 +759,12 @@ def main() -> None:
     if not osm.is_file():
         print("    skipped: file not found (set EQUISERVE_ZHUHAI_DATA)")
     else:
-        t_osm, zn = timed(lambda: network_from_osm(osm, "walk", cache=False))
-        print(f"    network_from_osm(walk, cache=False): {t_osm:.3f} s (best of 3); "
-              f"{zn.n_nodes:,} nodes, {zn.n_edges:,} edges, {int(zn.is_ferry.sum())} ferry "
-              f"edges, {len(np.unique(zn.components))} components")
-        t_ox = None
-        try:
-            import osmnx as ox
-
-            def ox_build():
-                with __import__("warnings").catch_warnings():
-                    __import__("warnings").simplefilter("ignore")
-                    g = ox.graph_from_xml(osm, simplify=False, retain_all=True)
-                    return ox.project_graph(g)
-
-            t_ox, gox = timed(ox_build)
-            print(f"    osmnx graph_from_xml(simplify=False, retain_all=True) + project_graph: "
-                  f"{t_ox:.3f} s (best of 3; every way, not walk-filtered: "
-                  f"{gox.number_of_nodes():,} nodes, {gox.number_of_edges():,} edges)")
-            del gox
-        except Exception as exc:
-            print(f"    osmnx build skipped: {type(exc).__name__}: {exc}")
-        row("zhuhai: build walk from OSM", t_osm, t_ox,
-            "osmnx graph_from_xml+project (unfiltered)" if t_ox else "")
+        zn = bench_zhuhai_build(osm)
         zsrc = layer_sources(zn.n_nodes, rng,
                              tuple(min(k, max(1, zn.n_nodes // 10)) for k in LAYERS))
-        bench_nearest(zn, zsrc, "zhuhai", rng, pandana_mod=None, floor=False)
+        zG = nx_graph(zn)
+        check_same_graph(zn, zG, "zhuhai, networkx from the same arrays")
+        bench_nearest(zn, zsrc, "zhuhai", rng, G=zG, pandana_mod=None, floor=False)
 
     # table ---------------------------------------------------------------------------
     print(f"\nTotal benchmark time {time.perf_counter() - t_start:.0f} s\n")

@@ -16,7 +16,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
                                   ["bench_siting.py", "--quick", "--no-spopt"],
                                   ["bench_map.py", "--quick"],
                                   ["bench_attach.py", "--quick"],
-                                  ["bench_report.py", "--quick"]])
+                                  ["bench_report.py", "--quick"],
+                                  ["bench_plain.py", "--quick"]])
 def test_quick_benchmark_runs(args):
     proc = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]],
                           capture_output=True, text=True, timeout=600)
