@@ -39,7 +39,7 @@ from equiserve.analysis.levels import Level
 from equiserve.analysis.summary import levels_weighted_quantile
 from equiserve.notes import Notes
 from equiserve.results.base import OutputTable
-from equiserve.results.coverage import GPKG, WORKBOOK, block_boxes
+from equiserve.results.coverage import WORKBOOK, block_boxes
 from equiserve.results.formats import (
     capitalised,
     fmt_distance,
@@ -319,13 +319,14 @@ class EquityResult:
 
     # -- tables
 
-    def cells_frame(self) -> gpd.GeoDataFrame:
+    def cells_frame(self, points: bool = False) -> gpd.GeoDataFrame:
         """The coverage cells with catchment access, people with a place and the life
-        circle score."""
+        circle score (geometry: the cells' shapes, or their centres with ``points``)."""
         extra = {n: {f"access_{n}": a.score, f"served_{n}": a.served}
                  for n, a in self.access.items()}
         return self.coverage.cells_frame(extra, {"life_circle_score": self.life_circle,
-                                                 "life_circle_all": self.life_circle_all})
+                                                 "life_circle_all": self.life_circle_all},
+                                         points=points)
 
     def tables(self) -> list[OutputTable]:
         return [
@@ -333,7 +334,7 @@ class EquityResult:
             OutputTable("equity_indices", self.indices, csv="equity_indices.csv",
                         workbook=WORKBOOK),
             OutputTable("lorenz", self.lorenz, csv="lorenz.csv", float_format="%.6g"),
-            OutputTable("cells", self.cells_frame(), gpkg=GPKG),
+            self.coverage.cell_table(lambda: self.cells_frame(points=True)),
         ]
 
     def about(self) -> dict[str, str]:
