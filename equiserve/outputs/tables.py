@@ -195,9 +195,6 @@ def geometry_wkb(geoms: np.ndarray) -> tuple[pa.Array, list[str]]:
     geoms = np.asarray(geoms, dtype=object)
     ids = shapely.get_type_id(geoms)
     kinds = set(np.unique(ids).tolist()) - {-1}
-    if kinds == {0} and not shapely.is_empty(geoms).any() and (ids == 0).all() and \
-            not shapely.has_z(geoms).any():
-        return point_wkb(shapely.get_coordinates(geoms)), ["Point"]
     for single, (multi, make) in _MULTI.items():
         if kinds == {single, multi}:
             geoms = geoms.copy()
@@ -206,26 +203,54 @@ def geometry_wkb(geoms: np.ndarray) -> tuple[pa.Array, list[str]]:
     return pa.array(shapely.to_wkb(geoms), type=pa.binary()), layer_types(geoms)
 
 
-def arrow_table(frame: pd.DataFrame, geometry: np.ndarray | None,
+def layer_types(geometry: np.ndarray) -> list[str]:
+    """The geometry types of a layer as written (:func:`geometry_wkb`); none if empty."""
+    ids = set(np.unique(shapely.get_type_id(geometry)).tolist()) - {-1}
+    for single, (multi, _make) in _MULTI.items():
+        if ids == {single, multi}:
+            ids = {multi}
+    return sorted(_TYPES[k] for k in ids if k in _TYPES)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A table's geometry as written: WKB, type names, CRS and bounds (None if empty)."""
+
+    wkb: pa.Array
+    types: list[str]
+    crs: Any
+    bounds: tuple[float, float, float, float] | None
+
+
+def table_geometry(t: OutputTable, frame: pd.DataFrame, polygons: bool) -> Geometry | None:
+    """The geometry a table is written with (None: a table without geometry): its
+    :class:`~equiserve.results.base.Points` (their polygons if asked for), else its
+    frame's."""
+    if t.points is not None and not (polygons and t.points.polygons is not None):
+        xy = np.asarray(t.points.xy(), dtype=float).reshape(-1, 2)
+        bounds = (*xy.min(axis=0), *xy.max(axis=0)) if len(xy) else None
+        return Geometry(point_wkb(xy), ["Point"], t.points.crs, bounds)
+    if t.points is not None and t.points.polygons is not None:
+        geoms, crs = np.asarray(t.points.polygons(), dtype=object), t.points.crs
+    elif isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame:
+        geoms, crs = np.asarray(frame.geometry.array, dtype=object), frame.crs
+    else:
+        return None
+    wkb, types = geometry_wkb(geoms)
+    box = shapely.total_bounds(geoms)
+    return Geometry(wkb, types, crs, tuple(float(b) for b in box)  # type: ignore[arg-type]
+                    if np.isfinite(box).all() else None)
+
+
+def arrow_table(frame: pd.DataFrame, geometry: Geometry | None,
                 geometry_name: str) -> pa.Table:
     """The columns of ``frame`` but its geometries, then ``geometry`` as WKB."""
     attrs = pd.DataFrame(frame[[c for c in frame.columns
                                 if not isinstance(frame[c].dtype, GeometryDtype)]])
     table = pa.Table.from_pandas(attrs, preserve_index=False)
     if geometry is not None:
-        table = table.append_column(geometry_name, geometry_wkb(geometry)[0])
+        table = table.append_column(geometry_name, geometry.wkb)
     return table.replace_schema_metadata(None)
-
-
-def table_geometry(t: OutputTable, frame: pd.DataFrame,
-                   polygons: bool) -> np.ndarray | None:
-    """The geometry a table is written with: its polygons if asked for and it has them,
-    else its frame's (None: a table without geometry)."""
-    if polygons and t.polygons is not None:
-        return np.asarray(t.polygons(), dtype=object)
-    if not isinstance(frame, gpd.GeoDataFrame) or frame._geometry_column_name is None:
-        return None
-    return np.asarray(frame.geometry.array, dtype=object)
 
 
 def views(layers: dict[str, OutputTable]) -> set[str]:
@@ -247,26 +272,17 @@ def write_gpkg(layers: dict[str, OutputTable], path: Path, polygons: bool = Fals
         frame = t.data()
         geometry = table_geometry(t, frame, polygons)
         table = arrow_table(frame, geometry, GPKG_GEOMETRY)
-        crs = getattr(frame, "crs", None)
+        del frame
         kind: dict[str, Any] = {}
         if geometry is not None:
-            types = layer_types(geometry)
             kind = {"geometry_name": GPKG_GEOMETRY,
-                    "geometry_type": types[0] if len(types) == 1 else "Unknown",
-                    "crs": None if crs is None else crs.to_wkt()}
+                    "geometry_type": geometry.types[0] if len(geometry.types) == 1
+                    else "Unknown",
+                    "crs": None if geometry.crs is None else geometry.crs.to_wkt()}
         pyogrio.write_arrow(table, path, layer=name, driver="GPKG", append=path.exists(),
                             **kind)
     if as_views:
-        write_views(path, {n: layers[n].view for n in as_views})  # type: ignore[misc]
-
-
-def layer_types(geometry: np.ndarray) -> list[str]:
-    """The geometry types of a layer as written (:func:`geometry_wkb`); none if empty."""
-    ids = set(np.unique(shapely.get_type_id(geometry)).tolist()) - {-1}
-    for single, (multi, _make) in _MULTI.items():
-        if ids == {single, multi}:
-            ids = {multi}
-    return sorted(_TYPES[k] for k in ids if k in _TYPES)
+        write_views(path, {n: v for n in as_views if (v := layers[n].view) is not None})
 
 
 def view_sql(name: str, view: View, fid: str, geom: str) -> str:
@@ -321,14 +337,13 @@ def write_parquet(t: OutputTable, path: Path, polygons: bool = False) -> None:
     frame = t.data()
     geometry = table_geometry(t, frame, polygons)
     table = arrow_table(frame, geometry, PARQUET_GEOMETRY)
+    del frame
     if geometry is not None:
-        crs = getattr(frame, "crs", None)
-        bounds = shapely.total_bounds(geometry) if len(geometry) else None
         column: dict[str, Any] = {
-            "encoding": "WKB", "geometry_types": layer_types(geometry),
-            "crs": None if crs is None else crs.to_json_dict()}
-        if bounds is not None and np.isfinite(bounds).all():
-            column["bbox"] = [float(b) for b in bounds]
+            "encoding": "WKB", "geometry_types": geometry.types,
+            "crs": None if geometry.crs is None else geometry.crs.to_json_dict()}
+        if geometry.bounds is not None:
+            column["bbox"] = [float(b) for b in geometry.bounds]
         geo = {"version": "1.1.0", "primary_column": PARQUET_GEOMETRY,
                "columns": {PARQUET_GEOMETRY: column}}
         table = table.replace_schema_metadata({b"geo": json.dumps(geo).encode("utf-8")})

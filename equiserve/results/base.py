@@ -67,6 +67,17 @@ class View:
 
 
 @dataclass(frozen=True)
+class Points:
+    """The geometry of a table's rows given apart from its frame, as coordinates: written
+    as points straight from them (no shapely objects made), or as ``polygons()`` (the
+    cells' shapes, a grid's squares) when polygons are asked for."""
+
+    xy: Callable[[], Any]
+    crs: Any
+    polygons: Callable[[], Any] | None = None
+
+
+@dataclass(frozen=True)
 class OutputTable:
     """A table of a result and the files it is written to.
 
@@ -80,9 +91,9 @@ class OutputTable:
     written (a table replaced by a later one, or written as a view, costs nothing).
     ``parquet`` is the GeoParquet file the layer goes to instead of ``gpkg`` when the
     writer is asked for GeoParquet (one row per cell: what analysts load into pandas or
-    DuckDB). ``polygons`` returns the rows' shapes (a grid's squares) for a frame whose
-    geometry is their points (cell centres), written instead when polygons are asked for.
-    ``view`` writes the GeoPackage layer as a :class:`View` over another layer.
+    DuckDB). ``points`` is the geometry of a frame without one (:class:`Points`: cell
+    centres, or their shapes when polygons are asked for). ``view`` writes the
+    GeoPackage layer as a :class:`View` over another layer.
     """
 
     name: str
@@ -93,7 +104,7 @@ class OutputTable:
     float_format: str | None = "%.10g"
     position: int = 0
     parquet: str | None = None
-    polygons: Callable[[], Any] | None = None
+    points: Points | None = None
     view: View | None = None
 
     def data(self) -> pd.DataFrame:

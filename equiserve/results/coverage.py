@@ -29,6 +29,7 @@ from equiserve.config.types import Mode, Unit
 from equiserve.notes import Notes
 from equiserve.results.base import (
     OutputTable,
+    Points,
     View,
     ViewColumn,
     about_study,
@@ -291,18 +292,39 @@ class CoverageResult:
         ``extra[layer]`` columns follow each layer's own, ``after`` columns come last.
         Geometry: the cells' shapes, or their centres with ``points`` (as coverage.gpkg
         stores them)."""
+        return gpd.GeoDataFrame(self.cell_data(extra, after),
+                                geometry=self.cell_geometry(points), crs=self.study.crs)
+
+    def cell_data(self, extra: dict[str, dict[str, np.ndarray]] | None = None,
+                  after: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """The columns of :meth:`cells_frame`, without geometry."""
         data = self.cell_columns()
         for name, cov in self.layers.items():
             data[distance_column(name, cov.unit)] = cov.distance
             data[f"covered_{name}"] = cov.covered
             data.update((extra or {}).get(name, {}))
         data.update(after or {})
-        return gpd.GeoDataFrame(data, geometry=self.cell_geometry(points), crs=self.study.crs)
+        return pd.DataFrame(data)
+
+    def cell_points(self, keep: Callable[[], np.ndarray] | None = None) -> Points:
+        """The geometry of the cells layer (of the cells where ``keep()``): their centres,
+        their shapes with ``--cells polygons``."""
+        pop = self.study.population
+
+        def pick(a: np.ndarray) -> np.ndarray:
+            return a if keep is None else a[keep()]
+
+        return Points(lambda: pick(pop.xy), self.study.crs,
+                      lambda: pick(self.cell_geometry(points=False)))
 
     def gap_matrix(self) -> np.ndarray:
         """(cells, layers) booleans: the cell has people a layer counts beyond its
         standard."""
         return np.column_stack([~c.covered & (c.weights > 0) for c in self.layers.values()])
+
+    def gap_cells(self) -> np.ndarray:
+        """Cells that miss at least one layer's standard (the rows of the gaps layer)."""
+        return np.asarray(self.gap_matrix().any(axis=1))
 
     def gaps_frame(self, cells: gpd.GeoDataFrame | None = None,
                    points: bool = False) -> gpd.GeoDataFrame:
@@ -314,6 +336,13 @@ class CoverageResult:
         that of ``cells`` if given, else the cells' shapes (centres with ``points``). The
         GeoPackage holds the same rows as a view of its cells layer (:meth:`gaps_view`).
         """
+        any_gap = self.gap_cells()
+        geometry = (cells.geometry.to_numpy()[any_gap] if cells is not None
+                    else self.cell_geometry(points)[any_gap])
+        return gpd.GeoDataFrame(self.gap_data(), geometry=geometry, crs=self.study.crs)
+
+    def gap_data(self) -> pd.DataFrame:
+        """The columns of :meth:`gaps_frame`, without geometry."""
         gap = self.gap_matrix()
         any_gap = gap.any(axis=1)
         g = gap[any_gap]
@@ -335,9 +364,7 @@ class CoverageResult:
         data["gap_layers"] = pd.Categorical.from_codes(inverse.ravel(), names)
         for j, (name, cov) in enumerate(self.layers.items()):
             data[f"unserved_{name}"] = np.where(g[:, j], cov.weights[any_gap], 0.0)
-        geometry = (cells.geometry.to_numpy()[any_gap] if cells is not None
-                    else self.cell_geometry(points)[any_gap])
-        return gpd.GeoDataFrame(data, geometry=geometry, crs=self.study.crs)
+        return pd.DataFrame(data)
 
     def gaps_view(self) -> View:
         """The gaps layer as a view of the cells layer: the same rows and columns as
@@ -385,23 +412,22 @@ class CoverageResult:
             reg[f"coverage_{name}_pct"] = reg["region"].map(pct).to_numpy(float).round(2)
         return reg
 
-    def cell_table(self, frame: Callable[[], gpd.GeoDataFrame]) -> OutputTable:
-        """The cells layer of coverage.gpkg (or cells.parquet): the cells' centres, their
-        shapes with ``--cells polygons``."""
+    def cell_table(self, frame: Callable[[], pd.DataFrame]) -> OutputTable:
+        """The cells layer of coverage.gpkg (or cells.parquet) of the columns ``frame()``:
+        the cells' centres, their shapes with ``--cells polygons``."""
         return OutputTable("cells", frame, gpkg=GPKG, parquet=CELLS_PARQUET,
-                           polygons=lambda: self.cell_geometry(points=False))
+                           points=self.cell_points())
 
     def tables(self) -> list[OutputTable]:
         return [
             OutputTable("summary", self.summary, csv="summary.csv", workbook=WORKBOOK),
-            self.cell_table(lambda: self.cells_frame(points=True)),
+            self.cell_table(self.cell_data),
             OutputTable("facilities", self.facilities_frame, gpkg=GPKG),
             OutputTable("regions", self.regions_frame(), gpkg=GPKG, workbook=WORKBOOK,
                         position=1),
-            OutputTable("gaps", lambda: self.gaps_frame(points=True), gpkg=GPKG,
-                        parquet=GAPS_PARQUET, view=self.gaps_view(),
-                        polygons=lambda: self.cell_geometry(points=False)[
-                            self.gap_matrix().any(axis=1)]),
+            OutputTable("gaps", self.gap_data, gpkg=GPKG, parquet=GAPS_PARQUET,
+                        view=self.gaps_view(),
+                        points=self.cell_points(self.gap_cells)),
         ]
 
     def about(self) -> dict[str, str]:
