@@ -287,3 +287,26 @@ def test_point_wkb_and_mixed_parts():
     assert types == ["MultiPolygon"]
     assert shapely.get_type_id(back).tolist() == [6, 6]
     assert shapely.equals(back, both).all()
+
+
+def test_the_formats_hold_the_same_figures(run):
+    """The reference digests (tests/reference/digest.py) of a layer are the same whether
+    it is a GeoPackage table, a view or a GeoParquet file; polygons change only geometry."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+    from digest import folder_digest
+
+    _study, _cov, _eq, outs = run
+    digests = {k: folder_digest(v["report.html"].parent) for k, v in outs.items()}
+    gpkg, parquet = digests["points"]["coverage.gpkg"], digests["parquet"]
+    assert gpkg["gaps"]["view"] is True and "view" not in gpkg["cells"]
+    for layer in ("cells", "gaps"):
+        assert parquet[f"{layer}.parquet"]["table"] == {
+            k: v for k, v in gpkg[layer].items() if k != "view"}
+        polygons = digests["polygons"]["coverage.gpkg"][layer]["digest"]
+        assert {k for k in polygons if polygons[k] != gpkg[layer]["digest"][k]} == \
+            {"geometry"}
+        assert digests["parquet_polygons"][f"{layer}.parquet"]["table"]["digest"] == polygons
+    for layer in ("facilities", "regions", "service_areas_dissolved"):
+        assert digests["parquet"]["coverage.gpkg"][layer] == gpkg[layer]
