@@ -15,7 +15,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 @pytest.mark.parametrize("args", [["bench_catchment.py", "--quick"],
                                   ["bench_siting.py", "--quick", "--no-spopt"],
                                   ["bench_map.py", "--quick"],
-                                  ["bench_attach.py", "--quick"]])
+                                  ["bench_attach.py", "--quick"],
+                                  ["bench_gpkg.py", "--quick"]])
 def test_quick_benchmark_runs(args):
     proc = subprocess.run([sys.executable, str(BENCH / args[0]), *args[1:]],
                           capture_output=True, text=True, timeout=600)
