@@ -245,7 +245,7 @@ def test_duckdb_reads_the_parquet_cells(run):
 def test_the_report_lists_what_was_written(run):
     _study, _cov, _eq, outs = run
     html = outs["points"]["report.html"].read_text(encoding="utf-8")
-    assert "gaps (a view of cells)" in html
+    assert "gaps [a view of cells]" in html
     html = outs["parquet"]["report.html"].read_text(encoding="utf-8")
     assert '<a href="cells.parquet">cells.parquet</a> (GeoParquet: cells)' in html
     assert '<a href="gaps.parquet">gaps.parquet</a>' in html

@@ -90,7 +90,7 @@ class Files:
     def names(self) -> list[tuple[str, str]]:
         """(file name, what it holds) of every file, CSVs first."""
         def layer(name: str, t: OutputTable, layers: dict[str, OutputTable]) -> str:
-            return f"{name} (a view of {t.view.source})" if name in views(layers) and t.view \
+            return f"{name} [a view of {t.view.source}]" if name in views(layers) and t.view \
                 else name
 
         return ([(n, "") for n in self.csv] + [(NOTES_FILE, "data-quality notes")]
