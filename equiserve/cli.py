@@ -58,6 +58,17 @@ ConfigArgument = Annotated[Path, typer.Argument(help="The study configuration (s
 #: ``--service-areas`` (:data:`equiserve.config.types.ServiceAreas`; not imported: the
 #: command line answers --help without loading the configuration models).
 ServiceAreas = Literal["dissolved", "per-facility", "none"]
+#: ``--cells`` and ``--format`` (:data:`equiserve.outputs.tables.CellGeometry`,
+#: :data:`~equiserve.outputs.tables.TableFormat`), spelled here for the same reason.
+CellGeometry = Literal["points", "polygons"]
+TableFormat = Literal["gpkg", "parquet"]
+CellsOption = Annotated[CellGeometry, typer.Option(
+    "--cells", help="Cells in coverage.gpkg (cells, gaps) as their centres (points: "
+                    "small, quick) or their shapes (polygons).")]
+FormatOption = Annotated[TableFormat, typer.Option(
+    "--format", help="The per-cell layers in coverage.gpkg (gpkg) or as GeoParquet files "
+                     "cells.parquet, gaps.parquet (parquet: for pandas, DuckDB); the "
+                     "other layers stay in coverage.gpkg.")]
 AreasOption = Annotated[ServiceAreas, typer.Option(
     "--service-areas", help="Service areas in coverage.gpkg and the map: dissolved (one "
                             "per layer), per-facility (also one per facility: slower) or "
@@ -196,7 +207,8 @@ def _progress(total: int, timings: Timings | None = None) -> Iterator[Callable[[
 
 
 def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = None,
-         tiles_crs: str | None = None, service_areas: ServiceAreas = "dissolved") -> None:
+         tiles_crs: str | None = None, service_areas: ServiceAreas = "dissolved",
+         cells: CellGeometry = "points", table_format: TableFormat = "gpkg") -> None:
     _check_out(out)
     from equiserve.config import load_config
     from equiserve.outputs import WRITE_STEPS, write
@@ -216,7 +228,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
             step("service areas")
             areas = [study.service_areas(result, per_facility=service_areas == "per-facility")]
         paths = write(study, result, equity, *areas, out_dir=out, basemap=basemap,
-                      progress=step, timings=timings)
+                      progress=step, timings=timings, cells=cells, table_format=table_format)
     _print_warnings(study, result, equity, *areas)
     s = result.summary
     groups = s[s["level"].isin(["study", "group"])]
@@ -257,12 +269,14 @@ def report(
     tiles: TilesOption = None,
     tiles_crs: TilesCrsOption = None,
     service_areas: AreasOption = "dissolved",
+    cells: CellsOption = "points",
+    table_format: FormatOption = "gpkg",
     debug: DebugOption = False,
 ) -> None:
     """Run the coverage report of a study: summary.csv/.xlsx, coverage.gpkg, report.html,
     map.html."""
     with _handled(debug):
-        _run(config, out, offline, tiles, tiles_crs, service_areas)
+        _run(config, out, offline, tiles, tiles_crs, service_areas, cells, table_format)
 
 
 @app.command()
@@ -274,6 +288,8 @@ def demo(
     offline: OfflineOption = False,
     tiles: TilesOption = None,
     service_areas: AreasOption = "dissolved",
+    cells: CellsOption = "points",
+    table_format: FormatOption = "gpkg",
     debug: DebugOption = False,
 ) -> None:
     """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
@@ -287,7 +303,8 @@ def demo(
             console.print(f"generating the synthetic demo study{tiled} in {inputs}",
                           highlight=False)
             config = write_scaled_demo_inputs(inputs, scale, seed=seed)
-            _run(config, out, offline, tiles, service_areas=service_areas)
+            _run(config, out, offline, tiles, service_areas=service_areas, cells=cells,
+                 table_format=table_format)
 
 
 @app.command()

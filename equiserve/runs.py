@@ -9,15 +9,19 @@ from pathlib import Path
 from equiserve.config import StudyConfig
 from equiserve.config.types import ServiceAreas
 from equiserve.outputs import write
+from equiserve.outputs.tables import CellGeometry, TableFormat
 from equiserve.study import Progress, Study
 
 
 def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.PathLike[str],
-               progress: Progress | None = None, service_areas: ServiceAreas = "dissolved"
+               progress: Progress | None = None, service_areas: ServiceAreas = "dissolved",
+               cells: CellGeometry = "points", table_format: TableFormat = "gpkg"
                ) -> dict[str, Path]:
     """Load a study, compute coverage, the equity scorecard and service areas (dissolved
     per layer by default; see :data:`~equiserve.config.types.ServiceAreas`), and write
     every output into ``out_dir`` (atomically: on an error nothing there changes).
+    ``cells`` and ``table_format`` are :func:`~equiserve.outputs.write`'s: the cells as
+    points or polygons, in coverage.gpkg or GeoParquet files.
 
     Returns a mapping of output file name to path.
     """
@@ -31,4 +35,5 @@ def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.P
         if progress:
             progress("service areas")
         areas = [study.service_areas(cov, per_facility=service_areas == "per-facility")]
-    return write(study, cov, equity, *areas, out_dir=out_dir, progress=progress)
+    return write(study, cov, equity, *areas, out_dir=out_dir, progress=progress, cells=cells,
+                 table_format=table_format)

@@ -12,7 +12,6 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
-import shapely
 
 from equiserve import Study, run_report
 from equiserve.errors import ConfigError, DataError, DataQualityWarning
@@ -202,7 +201,11 @@ def test_demo_gap_cells_are_real_gaps(demo_run):
                           columns=["population", "dist_bus_stops_m", "covered_bus_stops"])
     assert 50_000 <= len(cells) <= 150_000
     assert ((cells["dist_bus_stops_m"] <= 500) == cells["covered_bus_stops"].astype(bool)).all()
-    assert shapely.area(cells.geometry.values).max() == pytest.approx(10_000, rel=1e-6)
+    # cells are written as their centres (coverage.gpkg's default): on the 100 m grid
+    assert (cells.geom_type == "Point").all()
+    steps = np.diff(np.unique(cells.geometry.x.to_numpy()))
+    np.testing.assert_allclose(steps / 100, np.round(steps / 100), atol=1e-6)
+    assert steps.min() == pytest.approx(100, rel=1e-6)
 
 
 def test_copy_of_demo_inputs_reruns(demo_run, tmp_path):

@@ -34,7 +34,7 @@ def zhuhai_run(zhuhai_example, tmp_path_factory) -> Path:
     config = zhuhai_example / "study.toml"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        run_report(config, folder / "out")
+        run_report(config, folder / "out", cells="polygons")  # cell areas are read below
     return folder / "out"
 
 

@@ -1,8 +1,8 @@
 """The one writer: every output of any results, into one folder, atomically.
 
-    write(study, *results, out_dir, prefix="")
-        CSVs, data_quality.csv, workbooks (About + sheets + data_quality), GeoPackages,
-        <prefix>report.html and <prefix>map.html
+    write(study, *results, out_dir, prefix="", cells="points", table_format="gpkg")
+        CSVs, data_quality.csv, workbooks (About + sheets + data_quality), GeoPackages
+        (and GeoParquet files), <prefix>report.html and <prefix>map.html
 
 The folder is checked first (:func:`~equiserve.io.atomic.check_output_dir`) and locked
 against other runs (:func:`~equiserve.io.atomic.output_lock`, re-entrant: the CLI holds
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from equiserve.io.atomic import atomic_output_dir, check_output_dir, output_lock
 from equiserve.outputs.excel import write_xlsx
@@ -24,12 +24,16 @@ from equiserve.outputs.report import render_report
 from equiserve.outputs.tables import (
     NOTES_FILE,
     NOTES_SHEET,
+    CellGeometry,
     Files,
+    TableFormat,
+    check_choice,
     notes_frame,
     safe_text,
     sheet,
     write_csv,
     write_gpkg,
+    write_parquet,
 )
 from equiserve.results.base import about_study
 from equiserve.timings import TIMINGS_FILE, Timings
@@ -47,7 +51,8 @@ WRITE_STEPS = 4
 def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefix: str = "",
           basemap: BaseMap | None | Literal["config"] = "config",
           progress: Callable[[str], None] | None = None,
-          timings: Timings | None = None) -> dict[str, Path]:
+          timings: Timings | None = None, cells: CellGeometry = "points",
+          table_format: TableFormat = "gpkg") -> dict[str, Path]:
     """Write every table, the report and the map of ``results`` into ``out_dir``.
 
     Parameters
@@ -64,6 +69,12 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
     timings : Timings, optional
         The run's stages so far (the command line's): written to timings.csv, up to and
         including the writing.
+    cells : "points" or "polygons"
+        Per-cell layers (coverage.gpkg ``cells``, ``gaps``) as the cells' centres
+        (default: small, quick) or their shapes.
+    table_format : "gpkg" or "parquet"
+        "parquet": the per-cell layers as GeoParquet files (cells.parquet, gaps.parquet)
+        instead of GeoPackage layers; the other layers stay in the GeoPackage.
 
     Returns
     -------
@@ -77,8 +88,11 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
         writes into it, or a file could not be written or replaced (nothing changed then).
     """
     step = progress or (lambda _msg: None)
+    check_choice(cells, get_args(CellGeometry), "cells")
+    check_choice(table_format, get_args(TableFormat), "format")
     out = check_output_dir(out_dir)
-    files = Files.of(results)
+    files = Files.of(results, table_format)
+    polygons = cells == "polygons"
     notes = notes_frame(study, results)
     report, map_file = f"{prefix}report.html", f"{prefix}map.html"
     heading = next((r.heading for r in reversed(results) if r.heading), None)
@@ -95,7 +109,9 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
                        tmp / name, notes=about or about_study(study))
         step("writing GeoPackages")
         for name, layers in files.gpkg.items():
-            write_gpkg(layers, tmp / name)
+            write_gpkg(layers, tmp / name, polygons)
+        for name, t in files.parquet.items():
+            write_parquet(t, tmp / name, polygons)
         step(f"writing {report}")
         (tmp / report).write_text(render_report(study, *results, notes=notes,
                                                 map_file=map_file, files=files.names(),
@@ -107,6 +123,7 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
         if timings is not None:  # last, so that it holds the writing too
             timings.close()
             timings.frame().to_csv(tmp / TIMINGS_FILE, index=False, float_format="%.3f")
-    names = [*files.csv, NOTES_FILE, *files.workbooks, *files.gpkg, report, map_file,
+    names = [*files.csv, NOTES_FILE, *files.workbooks, *files.gpkg, *files.parquet, report,
+             map_file,
              *([TIMINGS_FILE] if timings is not None else [])]
     return {n: out / n for n in names}

@@ -20,8 +20,9 @@ and a result class with these six members, nothing in ``outputs``.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -35,6 +36,48 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class ViewColumn:
+    """A column of a :class:`View`: its name, its SQL expression over the source's columns
+    (and the view's ``terms``), and the source column whose type it takes (SQLite gives a
+    computed column no type, so a reader would see text)."""
+
+    name: str
+    sql: str
+    like: str
+
+
+@dataclass(frozen=True)
+class View:
+    """A GeoPackage layer computed from another layer of the same file, ``source``: written
+    as a SQL view over it (no rows of its own, registered so that QGIS, ogr and GeoPandas
+    read it as a layer), with the source's geometry.
+
+    Its rows are the source's rows where ``where`` holds (SQLite SQL over the source's
+    columns and ``terms``), in the source's order; its columns are ``keep`` (source columns
+    as they are) and then ``columns``. ``terms`` are named SQL expressions computed once per
+    row and used by ``where`` and ``columns``. Where the source is not a table of the same
+    GeoPackage (GeoParquet output), the table's frame is written instead.
+    """
+
+    source: str
+    keep: tuple[str, ...]
+    columns: tuple[ViewColumn, ...]
+    where: str
+    terms: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Points:
+    """The geometry of a table's rows given apart from its frame, as coordinates: written
+    as points straight from them (no shapely objects made), or as ``polygons()`` (the
+    cells' shapes, a grid's squares) when polygons are asked for."""
+
+    xy: Callable[[], Any]
+    crs: Any
+    polygons: Callable[[], Any] | None = None
+
+
+@dataclass(frozen=True)
 class OutputTable:
     """A table of a result and the files it is written to.
 
@@ -43,15 +86,48 @@ class OutputTable:
     one replaces the earlier (a result derived from another, the scorecard from coverage,
     gives the richer table). A workbook sheet drops the geometry column; sheets are ordered
     by ``position`` (reference tables such as regions after the figures), then as given.
+
+    ``frame`` may be a function returning the frame: it is called only when the table is
+    written (a table replaced by a later one, or written as a view, costs nothing).
+    ``parquet`` is the GeoParquet file the layer goes to instead of ``gpkg`` when the
+    writer is asked for GeoParquet (one row per cell: what analysts load into pandas or
+    DuckDB). ``points`` is the geometry of a frame without one (:class:`Points`: cell
+    centres, or their shapes when polygons are asked for). ``view`` writes the
+    GeoPackage layer as a :class:`View` over another layer.
     """
 
     name: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | Callable[[], pd.DataFrame]
     csv: str | None = None
     gpkg: str | None = None
     workbook: str | None = None
     float_format: str | None = "%.10g"
     position: int = 0
+    parquet: str | None = None
+    points: Points | None = None
+    view: View | None = None
+
+    def data(self) -> pd.DataFrame:
+        """The table's frame (made now if ``frame`` is a function)."""
+        return self.frame() if callable(self.frame) else self.frame
+
+
+def sql_name(name: str) -> str:
+    """``name`` as an SQL identifier (double quotes, doubled inside).
+
+    >>> sql_name('group'), sql_name('a"b')
+    ('"group"', '"a""b"')
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_text(text: str) -> str:
+    """``text`` as an SQL string literal (single quotes, doubled inside).
+
+    >>> sql_text("it's")
+    "'it''s'"
+    """
+    return "'" + text.replace("'", "''") + "'"
 
 
 @runtime_checkable

@@ -4,7 +4,8 @@ the standard, by study, group and region.
     coverage(study) -> CoverageResult
         .layers[name]  LayerCoverage: per-cell distance, nearest facility, covered, people
         .summary       one row per layer x level x name                 (summary.csv)
-        tables()       summary.csv/.xlsx; coverage.gpkg: cells, facilities, regions, gaps
+        tables()       summary.csv/.xlsx; coverage.gpkg: cells (points; GeoParquet with
+                       --format parquet), facilities, regions, gaps (a view of cells)
         overlays()     regions by group, gaps per 1 km block, facilities per layer
         sections()     the study, the coverage overview, one section per layer
 """
@@ -28,7 +29,15 @@ from equiserve.analysis.network_nearest import network_nearest_facility
 from equiserve.analysis.summary import SUMMARY_COLUMNS, coverage_table
 from equiserve.config.types import Mode, Unit
 from equiserve.notes import Notes
-from equiserve.results.base import OutputTable, about_study
+from equiserve.results.base import (
+    OutputTable,
+    Points,
+    View,
+    ViewColumn,
+    about_study,
+    sql_name,
+    sql_text,
+)
 from equiserve.results.formats import (
     fmt_count,
     fmt_distance,
@@ -55,6 +64,8 @@ from equiserve.results.sections import (
 from equiserve.settings import LOW_COVERAGE_PCT, MAX_SHOWN_MARKERS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from equiserve.inputs.facilities import FacilityLayer
     from equiserve.study import Progress, Study
 
@@ -71,6 +82,10 @@ METHOD_TEXT: dict[str, str] = {
 }
 #: The GeoPackage and workbook of a coverage run.
 GPKG, WORKBOOK = "coverage.gpkg", "summary.xlsx"
+#: The GeoParquet files of the per-cell layers (``--format parquet``).
+CELLS_PARQUET, GAPS_PARQUET = "cells.parquet", "gaps.parquet"
+#: The columns of the cells layer the gaps layer repeats.
+GAP_KEEP = ("cell_id", "population", "region", "group")
 
 
 @dataclass
@@ -259,49 +274,129 @@ class CoverageResult:
     # -- tables
 
     def cell_columns(self) -> dict[str, object]:
-        """The first columns of the cells layer: id, people (and subgroups), region and
-        group of every cell."""
+        """The first columns of the cells layer: id (int32 below 2^31 cells), people (and
+        subgroups), region and group of every cell (categories: each name stored once)."""
         study = self.study
         pop = study.population
-        data: dict[str, object] = {"cell_id": np.arange(len(pop), dtype=np.int64),
-                                   "population": pop.population}
+        ids = np.arange(len(pop), dtype=np.int32 if len(pop) < 2**31 else np.int64)
+        data: dict[str, object] = {"cell_id": ids, "population": pop.population}
         data.update(pop.subgroups)
-        data["region"] = study.regions.names[pop.region]
-        data["group"] = study.regions.groups[pop.region]
+        for column, per_region in (("region", study.regions.names),
+                                   ("group", study.regions.groups)):
+            cat = pd.Categorical(per_region)
+            data[column] = pd.Categorical.from_codes(cat.codes[pop.region], cat.categories)
         return data
 
+    def cell_geometry(self, points: bool) -> np.ndarray:
+        """The cells' points (centres) or their shapes (polygons; points for point
+        sources)."""
+        pop = self.study.population
+        if points:
+            return np.asarray(shapely.points(pop.x, pop.y))
+        return np.asarray(pop.geometry().values)
+
     def cells_frame(self, extra: dict[str, dict[str, np.ndarray]] | None = None,
-                    after: dict[str, np.ndarray] | None = None) -> gpd.GeoDataFrame:
+                    after: dict[str, np.ndarray] | None = None,
+                    points: bool = False) -> gpd.GeoDataFrame:
         """Populated cells with people, region, group and per layer distance and coverage;
-        ``extra[layer]`` columns follow each layer's own, ``after`` columns come last."""
+        ``extra[layer]`` columns follow each layer's own, ``after`` columns come last.
+        Geometry: the cells' shapes, or their centres with ``points`` (as coverage.gpkg
+        stores them)."""
+        return gpd.GeoDataFrame(self.cell_data(extra, after),
+                                geometry=self.cell_geometry(points), crs=self.study.crs)
+
+    def cell_data(self, extra: dict[str, dict[str, np.ndarray]] | None = None,
+                  after: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """The columns of :meth:`cells_frame`, without geometry."""
         data = self.cell_columns()
         for name, cov in self.layers.items():
             data[distance_column(name, cov.unit)] = cov.distance
             data[f"covered_{name}"] = cov.covered
             data.update((extra or {}).get(name, {}))
         data.update(after or {})
-        return gpd.GeoDataFrame(data, geometry=self.study.population.geometry().values,
-                                crs=self.study.crs)
+        return pd.DataFrame(data)
 
-    def gaps_frame(self, cells: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    def cell_points(self, keep: Callable[[], np.ndarray] | None = None) -> Points:
+        """The geometry of the cells layer (of the cells where ``keep()``): their centres,
+        their shapes with ``--cells polygons``."""
+        pop = self.study.population
+
+        def pick(a: np.ndarray) -> np.ndarray:
+            return a if keep is None else a[keep()]
+
+        return Points(lambda: pick(pop.xy), self.study.crs,
+                      lambda: pick(self.cell_geometry(points=False)))
+
+    def gap_matrix(self) -> np.ndarray:
+        """(cells, layers) booleans: the cell has people a layer counts beyond its
+        standard."""
+        return np.column_stack([~c.covered & (c.weights > 0) for c in self.layers.values()])
+
+    def gap_cells(self) -> np.ndarray:
+        """Cells that miss at least one layer's standard (the rows of the gaps layer)."""
+        return np.asarray(self.gap_matrix().any(axis=1))
+
+    def gaps_frame(self, cells: gpd.GeoDataFrame | None = None,
+                   points: bool = False) -> gpd.GeoDataFrame:
         """Populated cells outside the standard of at least one layer.
 
         One row per cell, with ``gap_layers`` (the layers whose standard the cell misses),
         ``n_gaps``, and per layer ``unserved_<layer>``: the people of the cell that layer
-        counts who are beyond its standard (0 where the cell is covered).
+        counts who are beyond its standard (0 where the cell is covered). The geometry is
+        that of ``cells`` if given, else the cells' shapes (centres with ``points``). The
+        GeoPackage holds the same rows as a view of its cells layer (:meth:`gaps_view`).
         """
-        cells = self.cells_frame() if cells is None else cells
-        gap = np.column_stack([~c.covered & (c.weights > 0) for c in self.layers.values()])
+        any_gap = self.gap_cells()
+        geometry = (cells.geometry.to_numpy()[any_gap] if cells is not None
+                    else self.cell_geometry(points)[any_gap])
+        return gpd.GeoDataFrame(self.gap_data(), geometry=geometry, crs=self.study.crs)
+
+    def gap_data(self) -> pd.DataFrame:
+        """The columns of :meth:`gaps_frame`, without geometry."""
+        gap = self.gap_matrix()
         any_gap = gap.any(axis=1)
-        out = cells.loc[any_gap, ["cell_id", "population", "region", "group", "geometry"]]
-        out = out.copy()
         g = gap[any_gap]
-        out.insert(4, "n_gaps", g.sum(axis=1))
+        columns = self.cell_columns()
+        data: dict[str, object] = {}
+        for c in GAP_KEEP:
+            col = columns[c]
+            data[c] = col[any_gap] if isinstance(col, pd.Categorical) else \
+                np.asarray(col)[any_gap]
+        data["n_gaps"] = g.sum(axis=1).astype(np.asarray(columns["cell_id"]).dtype)
         labels = np.array(list(self.layers), dtype=object)
-        out.insert(5, "gap_layers", [", ".join(labels[row]) for row in g])
+        if g.shape[1] <= 62:  # one code per pattern of gaps, each label made once
+            codes = g.astype(np.int64) @ (np.int64(1) << np.arange(g.shape[1], dtype=np.int64))
+            patterns, inverse = np.unique(codes, return_inverse=True)
+            rows = (patterns[:, None] >> np.arange(g.shape[1])) & 1 == 1
+        else:
+            rows, inverse = np.unique(g, axis=0, return_inverse=True)
+        names = [", ".join(labels[r]) for r in rows]
+        data["gap_layers"] = pd.Categorical.from_codes(inverse.ravel(), names)
         for j, (name, cov) in enumerate(self.layers.items()):
-            out[f"unserved_{name}"] = np.where(g[:, j], cov.weights[any_gap], 0.0)
-        return out.reset_index(drop=True)
+            data[f"unserved_{name}"] = np.where(g[:, j], cov.weights[any_gap], 0.0)
+        return pd.DataFrame(data)
+
+    def gaps_view(self) -> View:
+        """The gaps layer as a view of the cells layer: the same rows and columns as
+        :meth:`gaps_frame` (a cell misses a layer when it is not covered and has people the
+        layer counts), computed by SQLite from ``covered_<layer>`` and the counts."""
+        terms, columns = [], []
+        for j, (name, layer) in enumerate(self.study.layers.items()):
+            counted = layer.serves or "population"
+            terms.append((f"_gap{j}", f"((NOT {sql_name(f'covered_{name}')} AND "
+                                      f"{sql_name(counted)} > 0) IS 1)"))
+        gaps = [sql_name(t) for t, _ in terms]
+        columns.append(ViewColumn("n_gaps", " + ".join(gaps), like="cell_id"))
+        parts = [f"CASE WHEN {g} THEN " + (f"CASE WHEN {' OR '.join(gaps[:j])} THEN ', ' "
+                                          f"ELSE '' END || " if j else "")
+                 + f"{sql_text(name)} ELSE '' END"
+                 for j, (g, name) in enumerate(zip(gaps, self.layers, strict=True))]
+        columns.append(ViewColumn("gap_layers", " || ".join(parts), like="region"))
+        for g, (name, layer) in zip(gaps, self.study.layers.items(), strict=True):
+            counted = sql_name(layer.serves or "population")
+            columns.append(ViewColumn(f"unserved_{name}", f"CASE WHEN {g} THEN {counted} "
+                                      "ELSE 0 END", like=layer.serves or "population"))
+        return View("cells", GAP_KEEP, tuple(columns), " OR ".join(gaps), tuple(terms))
 
     def facilities_frame(self) -> gpd.GeoDataFrame:
         """All facilities of all layers, with the layer, kind and how each was located."""
@@ -327,15 +422,22 @@ class CoverageResult:
             reg[f"coverage_{name}_pct"] = reg["region"].map(pct).to_numpy(float).round(2)
         return reg
 
+    def cell_table(self, frame: Callable[[], pd.DataFrame]) -> OutputTable:
+        """The cells layer of coverage.gpkg (or cells.parquet) of the columns ``frame()``:
+        the cells' centres, their shapes with ``--cells polygons``."""
+        return OutputTable("cells", frame, gpkg=GPKG, parquet=CELLS_PARQUET,
+                           points=self.cell_points())
+
     def tables(self) -> list[OutputTable]:
-        cells = self.cells_frame()
         return [
             OutputTable("summary", self.summary, csv="summary.csv", workbook=WORKBOOK),
-            OutputTable("cells", cells, gpkg=GPKG),
-            OutputTable("facilities", self.facilities_frame(), gpkg=GPKG),
+            self.cell_table(self.cell_data),
+            OutputTable("facilities", self.facilities_frame, gpkg=GPKG),
             OutputTable("regions", self.regions_frame(), gpkg=GPKG, workbook=WORKBOOK,
                         position=1),
-            OutputTable("gaps", self.gaps_frame(cells), gpkg=GPKG),
+            OutputTable("gaps", self.gap_data, gpkg=GPKG, parquet=GAPS_PARQUET,
+                        view=self.gaps_view(),
+                        points=self.cell_points(self.gap_cells)),
         ]
 
     def about(self) -> dict[str, str]:

@@ -39,7 +39,7 @@ from equiserve.analysis.levels import Level
 from equiserve.analysis.summary import levels_weighted_quantile
 from equiserve.notes import Notes
 from equiserve.results.base import OutputTable
-from equiserve.results.coverage import GPKG, WORKBOOK, block_boxes
+from equiserve.results.coverage import WORKBOOK, block_boxes
 from equiserve.results.formats import (
     capitalised,
     fmt_distance,
@@ -325,13 +325,16 @@ class EquityResult:
 
     # -- tables
 
-    def cells_frame(self) -> gpd.GeoDataFrame:
+    def cells_frame(self, points: bool = False) -> gpd.GeoDataFrame:
         """The coverage cells with catchment access, people with a place and the life
-        circle score."""
+        circle score (geometry: the cells' shapes, or their centres with ``points``)."""
+        return self.coverage.cells_frame(*self._cell_columns(), points=points)
+
+    def _cell_columns(self) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray]]:
         extra = {n: {f"access_{n}": a.score, f"served_{n}": a.served}
                  for n, a in self.access.items()}
-        return self.coverage.cells_frame(extra, {"life_circle_score": self.life_circle,
-                                                 "life_circle_all": self.life_circle_all})
+        return extra, {"life_circle_score": self.life_circle,
+                       "life_circle_all": self.life_circle_all}
 
     def tables(self) -> list[OutputTable]:
         return [
@@ -339,7 +342,7 @@ class EquityResult:
             OutputTable("equity_indices", self.indices, csv="equity_indices.csv",
                         workbook=WORKBOOK),
             OutputTable("lorenz", self.lorenz, csv="lorenz.csv", float_format="%.6g"),
-            OutputTable("cells", self.cells_frame(), gpkg=GPKG),
+            self.coverage.cell_table(lambda: self.coverage.cell_data(*self._cell_columns())),
         ]
 
     def about(self) -> dict[str, str]:

@@ -7,8 +7,8 @@ table to a digest. Numbers are compared at 9 significant digits (the CSVs are wr
 10), so a refactor that changes the order of a sum does not count as a change while any
 real change of a figure does.
 
-- CSV files, GeoPackage layers and xlsx sheets: rows, columns and one digest per column
-  (geometries as WKT at 1 mm or 1e-7 degrees);
+- CSV files, GeoPackage layers (and views), GeoParquet files and xlsx sheets: rows,
+  columns and one digest per column (geometries as WKT at 1 mm or 1e-7 degrees);
 - report.html: the text of every table cell, table by table (the figures a reader sees);
 - map.html: the overlays in the layer control, in order, each with its number of features
   and digests of their properties (tooltips, popups) and geometries. Folium GeoJSON layers
@@ -91,14 +91,52 @@ def csv_digest(path: Path) -> dict:
 
 
 def gpkg_digest(path: Path) -> dict:
+    """Every layer GDAL lists: tables and the SQL views registered as layers (marked
+    ``view``, read like tables: their rows as SQLite computes them); a view that is not
+    registered is named too, since GDAL would not show it."""
+    import sqlite3
+
     import pyogrio
 
-    out = {}
+    con = sqlite3.connect(path)
+    try:
+        views = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = "
+                                           "'view'")}
+    finally:
+        con.close()
+    out: dict[str, Any] = {}
     for layer, _kind in pyogrio.list_layers(path):
         frame = pyogrio.read_dataframe(path, layer=layer)
         geographic = frame.crs is not None and frame.crs.is_geographic
         out[str(layer)] = frame_digest(frame, geometry_decimals=7 if geographic else 3)
+        if layer in views:
+            out[str(layer)]["view"] = True
+    for view in sorted(views - set(out)):
+        out[view] = {"view": True, "registered": False}
     return out
+
+
+def parquet_digest(path: Path) -> dict:
+    """A GeoParquet file read with pyarrow, its WKB geometry decoded with shapely."""
+    import pyarrow.parquet as pq
+    import pyproj
+    import shapely
+
+    table = pq.read_table(path)
+    frame = table.to_pandas()
+    meta = (table.schema.metadata or {}).get(b"geo")
+    geographic = False
+    if meta:
+        geo = json.loads(meta)
+        name = geo["primary_column"]
+        crs = geo["columns"][name].get("crs")
+        geographic = crs is not None and pyproj.CRS.from_json_dict(crs).is_geographic
+        frame[name] = shapely.from_wkb(frame[name].to_numpy())
+        frame = frame.rename(columns={name: "geometry"})
+    for col in frame.columns:  # dictionary-encoded text reads as categories
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype(object)
+    return {"table": frame_digest(frame, geometry_decimals=7 if geographic else 3)}
 
 
 def xlsx_digest(path: Path) -> dict:
@@ -234,6 +272,8 @@ def folder_digest(folder: Path) -> dict:
             out[name] = csv_digest(path)
         elif name.endswith(".gpkg"):
             out[name] = gpkg_digest(path)
+        elif name.endswith(".parquet"):
+            out[name] = parquet_digest(path)
         elif name.endswith(".xlsx"):
             out[name] = xlsx_digest(path)
         elif name.endswith("report.html"):
