@@ -131,8 +131,9 @@ class Study:
             ref = [lay.facilities.geometry.values for n, lay in self.layers.items()
                    if not lay.declared_lonlat and self.config.layers[n].source.osm_tags]
             xs, ys = [shapely.get_x(p) for p in ref], [shapely.get_y(p) for p in ref]
-            net = self._datum_network
-            if net is not None:
+            mode = self._datum_mode
+            if mode is not None:
+                net = self.networks[mode]
                 xs.append(net.x)
                 ys.append(net.y)
             msg = check_regions(self.land, np.concatenate(xs) if xs else np.empty(0),
@@ -146,16 +147,16 @@ class Study:
         where GCJ-02 or BD-09 numbers would, by their distance to the street network
         (:func:`equiserve.inputs.datum.check_points`); None if they read best as declared
         or there is no network to tell."""
-        net = self._datum_network
-        if net is None or not any_in_china(x, y, self.crs):  # outside China: no check
+        mode = self._datum_mode
+        if mode is None or not any_in_china(x, y, self.crs):  # outside China: no check
             return None
-        mode = next(m for m, n in self.networks.items() if n is net)
         return check_points(key, x, y, self.crs, self.attachers[mode].streets.distance, fix)
 
     @property
-    def _datum_network(self) -> Network | None:
-        """The walk network, else any (their non-ferry segments are the streets)."""
-        return self.networks.get("walk") or next(iter(self.networks.values()), None)
+    def _datum_mode(self) -> Mode | None:
+        """The network the datum checks read: walk, else any (its non-ferry segments are
+        the streets)."""
+        return "walk" if "walk" in self.networks else next(iter(self.networks), None)
 
     @property
     def attach_nearest(self) -> bool:

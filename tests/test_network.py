@@ -451,3 +451,20 @@ def test_bz2_compressed_osm_reads_the_same(ferry_osm, tmp_path):
     b = network_from_osm(packed, "walk", cache=False)
     np.testing.assert_array_equal(a.node_id, b.node_id)
     np.testing.assert_allclose(a.length_m, b.length_m)
+
+
+def test_dissolved_buffer_of_a_part_too_large_for_marching_squares(monkeypatch):
+    # above CONTOUR_MAX_PIXELS a part is outlined by pixel edges (1 byte a pixel): the same
+    # ground within a few per cent, every piece inside, valid polygons
+    import equiserve.network.service_areas as sa
+
+    rng = np.random.default_rng(5)
+    starts = rng.uniform(0, 1600, (120, 2))
+    segments = np.stack([starts, starts + rng.uniform(-150, 150, starts.shape)], axis=1)
+    contour = dissolved_grid_buffer(segments, 50.0)
+    monkeypatch.setattr(sa, "CONTOUR_MAX_PIXELS", 0)
+    edges = dissolved_grid_buffer(segments, 50.0)
+    assert edges.is_valid and contour.is_valid
+    assert edges.area == pytest.approx(contour.area, rel=0.03)
+    assert shapely.symmetric_difference(edges, contour).area < 0.1 * contour.area
+    assert shapely.covers(edges.buffer(1.0), shapely.linestrings(segments)).all()

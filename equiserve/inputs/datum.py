@@ -255,8 +255,7 @@ def check_points(key: str, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS,
     """The warning for points declared WGS84 that read better as GCJ-02 or BD-09, or None.
 
     Scored by the median distance to the nearest street (``street_distance``, in
-    ``crs``); the
-    datum's reading must also beat every control by :data:`MIN_GAIN_M`. (Region
+    ``crs``); the datum's reading must also beat every control by :data:`MIN_GAIN_M`. (Region
     boundaries are no test for points: facilities often lie just outside a district and
     serve it, and moving them a few hundred metres inland in any direction "fixes" them.)
     ``fix`` is what the warning tells the user to set (see :func:`misread_message`).

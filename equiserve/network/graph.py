@@ -312,8 +312,11 @@ class Network:
         # one virtual node per source, joined to its node by an edge of cost = offset
         virtual = n + np.arange(k)
         g = self._csr(weight, reverse, sources, offsets, ferries=ferries)
+        # the virtual edges weigh at least eps (taken off below): a node at exactly
+        # ``limit`` must not fall beyond it
         dist, _, src = dijkstra(g, directed=True, indices=virtual, min_only=True,
-                                return_predecessors=True, limit=limit)
+                                return_predecessors=True,
+                                limit=limit + _EPS if np.isfinite(limit) else limit)
         dist = dist[:n]
         # the virtual edge weighs max(offset, eps): take eps back off where offset was 0
         src = src[:n]

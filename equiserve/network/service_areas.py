@@ -182,6 +182,28 @@ def _separate_parts(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
     return parts[first[:, 1], first[:, 0]] - 1, int(k)
 
 
+#: Largest part grid (pixels) outlined by marching squares: contourpy holds the grid and
+#: its coordinates as float64 (24 bytes a pixel), so larger parts (one connected city
+#: 100 km across at 10 m pixels: 10^8) are outlined by pixel edges instead.
+CONTOUR_MAX_PIXELS = 40_000_000
+
+
+def _pixel_outlines(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outlines of the set pixels of a uint8 grid by pixel edges (GDAL's polygonize, in
+    pixel units from the top left corner): points, ring starts and polygon starts (ring
+    indices), as contourpy's ``ChunkCombinedOffsetOffset`` gives them."""
+    from rasterio.features import shapes
+
+    rings: list = []
+    polygon_start = [0]
+    for g, _ in shapes(grid, mask=grid > 0, connectivity=4):
+        rings += g["coordinates"]
+        polygon_start.append(len(rings))
+    size = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+    xy = np.concatenate(rings) if rings else np.empty((0, 2))
+    return np.asarray(xy, dtype=float), np.r_[0, np.cumsum(size)], np.asarray(polygon_start)
+
+
 def _corners(xy: np.ndarray, ring_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Closed rings (points ``xy``, ring k from ``ring_start[k]`` to ``ring_start[k + 1]``)
     without the points inside straight runs, and the new ring starts. Outlines of pixels
@@ -238,14 +260,18 @@ def dissolved_grid_buffer(segments: np.ndarray, width_m: float) -> shapely.Geome
         burnt = np.zeros((row.max() + halo + 1 - r0, col.max() + halo + 1 - c0), dtype=bool)
         burnt[row - r0, col - c0] = True
         grown = _dilate_disk(burnt, radius).view(np.uint8)
-        gen = contourpy.contour_generator(
-            np.arange(grown.shape[1], dtype=float), np.arange(grown.shape[0], dtype=float),
-            grown, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, name="serial")
-        filled: Any = gen.filled(0.5, 2.0)  # one chunk: points, ring and polygon starts
-        (xy,), (ring_start,), (polygon_start,) = filled
+        if grown.size <= CONTOUR_MAX_PIXELS:
+            gen = contourpy.contour_generator(
+                np.arange(grown.shape[1], dtype=float), np.arange(grown.shape[0], dtype=float),
+                grown, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset, name="serial")
+            filled: Any = gen.filled(0.5, 2.0)  # one chunk: points, ring and polygon starts
+            (xy,), (ring_start,), (polygon_start,) = filled
+            xy += 0.5  # pixel centres
+        else:  # pixel edges (GDAL), 1 byte a pixel where marching squares take 24
+            xy, ring_start, polygon_start = _pixel_outlines(grown)
         xy, ring_start = _corners(xy, ring_start)
-        coords.append(np.column_stack([x0 + (xy[:, 0] + c0 + 0.5) * px,
-                                       y1 - (xy[:, 1] + r0 + 0.5) * px]))
+        coords.append(np.column_stack([x0 + (xy[:, 0] + c0) * px,
+                                       y1 - (xy[:, 1] + r0) * px]))
         ring_of.append(n_rings + np.repeat(np.arange(len(ring_start) - 1),
                                            np.diff(ring_start)))
         polygon_of.append(n_polygons + np.repeat(np.arange(len(polygon_start) - 1),

@@ -34,7 +34,7 @@ from equiserve.outputs.maps.basemap import BaseMap, to_display
 
 #: Earth radius of Web Mercator (EPSG:3857), metres, as Leaflet's L.Projection.SphericalMercator.
 MERCATOR_R = 6378137.0
-#: Pixels per block side, aimed at (the image is coarser when it would exceed MAX_PIXELS).
+#: Pixels per block side, aimed at (the image is coarser when it would exceed MAX_SIDE).
 PIXELS_PER_BLOCK = 32
 #: Largest image side, pixels.
 MAX_SIDE = 4096

@@ -177,11 +177,7 @@ def _upper_quantile(curves: Sequence[_Cdf], q: float) -> float:
     (2.0, 1.0, 3.0)
     """
     def within(x: float) -> float:  # the people of all curves within x
-        total = 0.0
-        for c in curves:
-            i = int(np.searchsorted(c.x, x, side="right"))
-            total += c.y[i - 1] * c.people / 100.0 if i else 0.0
-        return total
+        return sum(_share_within(c, x) * c.people / 100.0 for c in curves)
 
     target = q * sum(c.people * (1.0 - c.unreachable / 100.0) for c in curves) * (1 - 1e-12)
     found, last = [], [c.x[-1] for c in curves if len(c.x)]
