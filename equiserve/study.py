@@ -19,10 +19,12 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
 
+from equiserve.analysis.forecast import growth_rates, project_totals
 from equiserve.analysis.levels import Level, levels
 from equiserve.analysis.od import network_od, straight_line_od
 from equiserve.config import StudyConfig, load_config
@@ -109,6 +111,8 @@ class Study:
                                   f"subgroup; defined in [population.subgroups]: {defined}")
             step(f"facilities: {name}")
             layers[name] = load_facility_layer(lcfg, regions, notes)
+        if cfg.forecast is not None:  # every growth key names a region or a group
+            growth_rates(regions.names, regions.groups, cfg.forecast.growth)
         study = cls(cfg, regions, population, layers, notes)
         if cfg.network is not None:
             study = study._with_networks(step)
@@ -378,6 +382,19 @@ class Study:
             part.flags.writeable = False
         self._od_cache[key] = od
         return od
+
+    def forecast_totals(self) -> pd.DataFrame | None:
+        """Population of each region in each year of ``[forecast]`` (None without one):
+        today's people per region (the base year's) compounded by the annual growth of
+        the region's name, else its group, else 0 (:func:`equiserve.analysis.forecast.
+        project_totals`: region, group, year, population, rate, rate_from)."""
+        f = self.config.forecast
+        if f is None:
+            return None
+        pop = self.population
+        base = np.bincount(pop.region, weights=pop.population, minlength=len(self.regions.names))
+        return project_totals(base, self.regions.names, self.regions.groups, f.base_year,
+                              f.years, f.growth)
 
     def levels(self) -> list[Level]:
         """Study, group and region levels of the population cells."""

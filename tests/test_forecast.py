@@ -50,3 +50,39 @@ def test_minus_100_percent_empties_a_region():
 def test_bad_forecast_input_names_the_key(growth, years, message):
     with pytest.raises(ConfigError, match=message):
         project_totals([1.0, 1.0, 1.0], NAMES, GROUPS, 2020, years, growth)
+
+
+def _tiny_with_forecast(tmp_path, table: str):
+    from equiserve.testing import write_tiny_study
+
+    path = write_tiny_study(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + table, encoding="utf-8")
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::equiserve.errors.DataQualityWarning")
+def test_study_forecast_totals_from_study_toml(tmp_path):
+    from equiserve import Study
+
+    path = _tiny_with_forecast(tmp_path, "[forecast]\nbase_year = 2020\nyears = [2025, 2030]\n"
+                                         "growth = { east = 0.005, Farms = 0.03 }\n")
+    study = Study.load(path)
+    pop = study.population
+    t = study.forecast_totals().set_index(["region", "year"])["population"]
+    for k, (name, group) in enumerate(zip(study.regions.names, study.regions.groups,
+                                          strict=True)):
+        base = pop.population[pop.region == k].sum()  # today's people of the region
+        rate = 0.03 if name == "Farms" else 0.005 if group == "east" else 0.0
+        for year in (2025, 2030):
+            assert t[name, year] == pytest.approx(base * (1 + rate) ** (year - 2020),
+                                                  rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::equiserve.errors.DataQualityWarning")
+def test_study_forecast_names_an_unknown_region_at_load(tmp_path):
+    from equiserve import Study
+
+    path = _tiny_with_forecast(tmp_path, "[forecast]\nbase_year = 2020\nyears = [2030]\n"
+                                         "growth = { Atlantis = 0.01 }\n")
+    with pytest.raises(ConfigError, match="'Atlantis' is neither a region nor a group"):
+        Study.load(path)

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from equiserve.errors import ConfigError
 
@@ -27,7 +28,7 @@ from equiserve.errors import ConfigError
 RATE_SOURCES = ("region", "group", "none")
 
 
-def growth_rates(names: Sequence[str], groups: Sequence[str], growth: Mapping[str, float]
+def growth_rates(names: ArrayLike, groups: ArrayLike, growth: Mapping[str, float]
                  ) -> tuple[np.ndarray, list[str]]:
     """The annual growth rate of each region and where it came from (:data:`RATE_SOURCES`).
 
@@ -38,7 +39,8 @@ def growth_rates(names: Sequence[str], groups: Sequence[str], growth: Mapping[st
     >>> growth_rates(["A", "B", "C"], ["east", "east", "west"], {"east": 0.01, "B": 0.02})
     (array([0.01, 0.02, 0.  ]), ['group', 'region', 'none'])
     """
-    names, groups = [str(n) for n in names], [str(g) for g in groups]
+    names = [str(n) for n in np.asarray(names, dtype=object)]
+    groups = [str(g) for g in np.asarray(groups, dtype=object)]
     known = set(names) | set(groups)
     for key, rate in growth.items():
         if str(key) not in known:
@@ -61,9 +63,8 @@ def growth_rates(names: Sequence[str], groups: Sequence[str], growth: Mapping[st
     return rates, sources
 
 
-def project_totals(base: Sequence[float], names: Sequence[str], groups: Sequence[str],
-                   base_year: int, years: Sequence[int], growth: Mapping[str, float]
-                   ) -> pd.DataFrame:
+def project_totals(base: ArrayLike, names: ArrayLike, groups: ArrayLike, base_year: int,
+                   years: Sequence[int], growth: Mapping[str, float]) -> pd.DataFrame:
     """Population of each region in each year: the base compounded by its annual rate.
 
     Parameters
@@ -91,6 +92,8 @@ def project_totals(base: Sequence[float], names: Sequence[str], groups: Sequence
     [1000.0, 500.0, 1000.0, 671.958]
     """
     people = np.asarray(base, dtype=float)
+    names = np.asarray(names, dtype=object)
+    groups = np.asarray(groups, dtype=object)
     if len(people) != len(names) or len(names) != len(groups):
         raise ValueError("base, names and groups must hold one value per region")
     years = [int(y) for y in years]
@@ -100,7 +103,7 @@ def project_totals(base: Sequence[float], names: Sequence[str], groups: Sequence
                           f"{int(base_year)}; a forecast runs forward from the base year")
     rates, sources = growth_rates(names, groups, growth)
     frames = [pd.DataFrame({
-        "region": list(names), "group": list(groups), "year": y,
+        "region": names, "group": groups, "year": y,
         "population": people * (1.0 + rates) ** (y - int(base_year)),
         "rate": rates, "rate_from": sources,
     }) for y in years]

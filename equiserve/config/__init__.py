@@ -27,6 +27,7 @@ from equiserve.config.standards import (
 )
 from equiserve.config.study import (
     CatchmentConfig,
+    ForecastConfig,
     LayerConfig,
     LifeCircleConfig,
     MapConfig,
@@ -44,6 +45,7 @@ __all__ = [
     "CatchmentConfig",
     "CensusPopulation",
     "CensusSubgroup",
+    "ForecastConfig",
     "LayerConfig",
     "LifeCircleConfig",
     "MapConfig",

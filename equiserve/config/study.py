@@ -101,6 +101,26 @@ class LifeCircleConfig(ConfigModel):
         "a non-empty list of layer names")), AfterValidator(lambda n: tuple(dict.fromkeys(n)))]
 
 
+class ForecastConfig(ConfigModel):
+    """The ``[forecast]`` table (issue 14): the base year, the target years and annual
+    growth rates by region or group name (a region's own rate, else its group's, else 0;
+    see :mod:`equiserve.analysis.forecast`)."""
+
+    base_year: Annotated[int, Field(ge=1900, le=2200, description="a year such as 2020")]
+    years: Annotated[TupleOf[int], Field(min_length=1, description=(
+        "a non-empty list of years, e.g. [2025, 2030]"))]
+    growth: dict[str, Annotated[float, Field(ge=-1.0, allow_inf_nan=False, description=(
+        "an annual rate of at least -1 (-100 %), e.g. 0.03 for 3 % a year"))]] = {}
+
+    @model_validator(mode="after")
+    def _forward(self) -> ForecastConfig:
+        early = [y for y in self.years if y < self.base_year]
+        if early:
+            raise problem(f"forecast.years holds {', '.join(map(str, early))}, before "
+                          f"base_year {self.base_year}; a forecast runs forward from it")
+        return self
+
+
 class LayerConfig(HasSource):
     """One facility layer: what it is, where it is read from and its service standard.
 
@@ -275,6 +295,7 @@ class StudyConfig(FileModel):
     layers: dict[str, LayerConfig]
     network: NetworkConfig | None = None
     life_circle: LifeCircleConfig | None = None
+    forecast: ForecastConfig | None = None
     map: MapConfig = MapConfig()
 
     @property
