@@ -39,7 +39,7 @@ from equiserve.analysis.levels import Level
 from equiserve.analysis.summary import levels_weighted_quantile
 from equiserve.notes import Notes
 from equiserve.results.base import OutputTable
-from equiserve.results.coverage import WORKBOOK, block_boxes
+from equiserve.results.coverage import WORKBOOK, block_boxes, cell_labels
 from equiserve.results.formats import (
     capitalised,
     fmt_distance,
@@ -122,20 +122,12 @@ def layer_access(study: Study, name: str) -> LayerAccess:
     return LayerAccess(od, score, alloc.served, alloc.used, capacity, cfg.method)
 
 
-def _cell_labels(names: object, region: np.ndarray) -> pd.Categorical:
-    """Per cell, the name of its region's entry in ``names`` (region names or groups), as
-    a categorical with sorted categories: what the inequality indices factorise, without
-    sorting strings once per cell and measure."""
-    categories, code = np.unique(np.asarray(names, dtype=object), return_inverse=True)
-    return pd.Categorical.from_codes(code[region], categories=categories)
-
-
 def equity(study: Study, result: CoverageResult) -> EquityResult:
     """Build the equalisation scorecard of a study (see the module docstring)."""
     pop = study.population
     levels = study.levels()
-    reg_groups = _cell_labels(study.regions.groups, pop.region)
-    reg_names = _cell_labels(study.regions.names, pop.region)
+    reg_groups = cell_labels(study.regions.groups, pop.region)
+    reg_names = cell_labels(study.regions.names, pop.region)
     access = {name: layer_access(study, name) for name, lay in study.layers.items()
               if lay.has_capacity}
 
@@ -409,7 +401,7 @@ class EquityResult:
         in the labels), and the groups left out because they have none of the measure."""
         cov = self.coverage.layers[name]
         order = self.orders.get(name)
-        cell_group = _cell_labels(self.study.regions.groups, self.study.population.region)
+        cell_group = cell_labels(self.study.regions.groups, self.study.population.region)
         series, skipped = [], []
         for g, colour, m in [("study", STUDY, np.ones(len(x), bool)),
                              *[(g, group_colour(g), cell_group == g)
