@@ -145,7 +145,29 @@ class LorenzChart:
     measure: str
 
 
-Chart = BarChart | DistributionChart | LorenzChart
+@dataclass(frozen=True)
+class TrendLine:
+    """One line of a :class:`TrendChart`: label, colour token, values per x (years);
+    ``dashed`` draws it dashed (e.g. places in reach beside a solid line of places needed)."""
+
+    label: str
+    colour: str
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    """Values over the years: one line per :class:`TrendLine` (a point marker at each x),
+    y axis from 0 in ``unit`` (e.g. "places"), x axis the years given."""
+
+    lines: tuple[TrendLine, ...]
+    unit: str
+    title: str = ""
+
+
+Chart = BarChart | DistributionChart | LorenzChart | TrendChart
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Inline SVG charts for the self-contained HTML report: distance curves and Lorenz curves.
+"""Inline SVG charts for the self-contained HTML report: distance curves, Lorenz curves,
+bars and trends over the years.
 
 Pure functions returning one SVG string each: no external files, no script, no
 matplotlib. Every text that may come from a user's files (series labels, titles, the
@@ -7,7 +8,7 @@ and are checked, so nothing a caller passes can break out of an attribute.
 
 The charts are accessible images: ``role="img"``, a ``<title>`` and a ``<desc>`` stating
 the figures in words. Elements carry classes (``x-axis``, ``y-axis``, ``tick``,
-``series``, ``limit``, ``equality``, ``legend``) so the report's CSS and the tests can
+``series``, ``marker``, ``limit``, ``equality``, ``legend``) so the report's CSS and the tests can
 find them; no ``id`` is used, so several charts can share one page.
 """
 
@@ -33,6 +34,7 @@ __all__ = [
     "lorenz_svg",
     "nice_step",
     "nice_ticks",
+    "trend_svg",
 ]
 
 #: Width of every chart in pixels.
@@ -296,9 +298,11 @@ def _legend_entry(x: float, y: float, colour: str, label: str, max_chars: int,
             f'<text x="{x + 24:.1f}" y="{y:.1f}">{escape(shown)}</text></g>')
 
 
-def _polyline(xs: ArrayLike, ys: ArrayLike, colour: str, label: str) -> str:
+def _polyline(xs: ArrayLike, ys: ArrayLike, colour: str, label: str,
+              dashed: bool = False) -> str:
+    dash = ' stroke-dasharray="6 4"' if dashed else ""
     return (f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="2" '
-            f'stroke-linejoin="round" points="{_points(xs, ys)}">'
+            f'stroke-linejoin="round"{dash} points="{_points(xs, ys)}">'
             f"<title>{escape(label)}</title></polyline>")
 
 
@@ -562,4 +566,137 @@ def bar_chart_svg(labels: Sequence[str], values: Sequence[float], colours: Seque
             f'<text x="{left + w + 4:.1f}" y="{y + bar_h * 0.7:.1f}" font-size="12">'
             f'{fmt_pct(val)} {escape(unit)}</text>')
     parts.append(f'<line x1="{left}" y1="0" x2="{left}" y2="{height}" stroke="#333"/></svg>')
+    return "".join(parts)
+
+
+def _year(x: float) -> str:
+    """An x value of a trend as written on its axis: years as integers, no separator.
+
+    >>> _year(2025.0), _year(2025.5)
+    ('2025', '2025.5')
+    """
+    return f"{x:.0f}" if x == round(x) else f"{x:g}"
+
+
+def _amount(v: float) -> str:
+    """A value of a trend in words: thousands separators, one decimal at most.
+
+    >>> _amount(1234.56), _amount(12.0), _amount(0.25)
+    ('1,234.6', '12', '0.2')
+    """
+    return _number(round(v, 1))
+
+
+def _runs(ok: np.ndarray) -> list[np.ndarray]:
+    """Indices of the runs of True in ``ok`` (the pieces of a line between NaN values).
+
+    >>> [r.tolist() for r in _runs(np.array([True, True, False, True, False, False]))]
+    [[0, 1], [3]]
+    """
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    return [np.arange(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _trend_line(label: object, colour: str, x: ArrayLike, y: ArrayLike
+                ) -> tuple[str, str, np.ndarray, np.ndarray]:
+    """One line's label, checked colour and values sorted by x."""
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    if xs.ndim != 1 or xs.shape != ys.shape:
+        raise ValueError(f"line {label!s}: x and y must be 1-D of one length; got shapes "
+                         f"{xs.shape} and {ys.shape}")
+    if not np.isfinite(xs).all():
+        raise ValueError(f"line {label!s}: x (years) must be finite numbers")
+    if np.isinf(ys).any():
+        raise ValueError(f"line {label!s}: y must be finite numbers (NaN for a gap)")
+    order = np.argsort(xs, kind="stable")
+    xs, ys = xs[order], ys[order]
+    if (np.diff(xs) == 0).any():
+        raise ValueError(f"line {label!s}: x values must be distinct; got {xs.tolist()}")
+    return str(label), _colour(colour), xs, ys
+
+
+def trend_svg(lines: Sequence[tuple[str, str, ArrayLike, ArrayLike, bool]], unit: str,
+              title: str = "") -> str:
+    """Values over the years: one line per series, a point marker at each value.
+
+    Parameters
+    ----------
+    lines : sequence of (label, colour, x, y, dashed)
+        One line each: a label (escaped), a hex colour, the x values (years, distinct,
+        any order) and the values at them (NaN: no value, the line has a gap there), and
+        whether the line is dashed.
+    unit : str
+        The values' unit (e.g. "places"): the y-axis title and the markers' hover text.
+    title : str
+        Shown above the chart and used as its accessible title.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element. The x axis has a tick at every distinct x of all lines
+        (written as integers: "2025"), the y axis runs from 0 (or a tick below the least
+        value when one is negative) to a nice number at or above the largest value. Each
+        run of values between NaN values is one polyline (a run of one value only a
+        marker); every value has a circle marker whose ``<title>`` reads "label, year:
+        value unit". A legend names every line, solid or dashed. A small "no data" chart
+        when there is no line or no value at all.
+
+    Raises
+    ------
+    ValueError
+        On a colour that is not hex, x and y of different lengths, x that are not finite
+        or repeat within a line, or infinite values.
+
+    >>> svg = trend_svg([("need", "#1f77b4", [2020, 2030], [100, 250], False)], "places")
+    >>> svg.count("<circle"), svg.count("<polyline")
+    (2, 1)
+    """
+    kept = [(*_trend_line(label, colour, x, y), bool(dashed))
+            for label, colour, x, y, dashed in lines]
+    values = np.concatenate([ln[3] for ln in kept]) if kept else np.array([])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return _no_data(title)
+
+    years = np.unique(np.concatenate([ln[2] for ln in kept]))
+    pad = 0.06 * (years[-1] - years[0]) if len(years) > 1 else 1.0  # markers off the axes
+    hi = float(values.max()) if values.max() > 0 else 1.0
+    step = nice_step(hi - min(0.0, float(values.min())))
+    y_lo = math.floor(min(0.0, float(values.min())) / step + 1e-9) * step
+    y_hi = math.ceil(hi / step - 1e-9) * step  # the axis ends on a tick
+
+    left, right, top, plot_h = 64, 24, 36, 190
+    bottom = top + plot_h
+    n_cols = 1 if len(kept) == 1 else 2
+    n_rows = math.ceil(len(kept) / n_cols)
+    height = bottom + 56 + _ROW * (n_rows - 1) + 12
+    xs_scale = LinearScale(float(years[0]) - pad, float(years[-1]) + pad, left, WIDTH - right)
+    ys_scale = LinearScale(y_lo, y_hi, bottom, top)
+
+    desc = "; ".join(
+        f"{label}: " + ", ".join(f"{_year(a)} {_amount(b)}" if np.isfinite(b)
+                                 else f"{_year(a)} no value" for a, b in zip(x, y, strict=True))
+        for label, _, x, y, _ in kept) + f" ({unit})."
+    parts = _open(height, title or f"{unit[:1].upper() + unit[1:]} by year", desc)
+    parts.append(_heading(title))
+    parts.append(_y_axis(ys_scale, nice_ticks(y_lo, y_hi, step=step), left, WIDTH - right,
+                         unit[:1].upper() + unit[1:]))
+    parts.append(_x_axis(xs_scale, [(float(v), _year(v)) for v in years], top, bottom, "Year"))
+    legend = ['<g class="legend">']
+    col_w = (WIDTH - left - right) / n_cols
+    for i, (label, colour, x, y, dashed) in enumerate(kept):
+        px, py = np.atleast_1d(xs_scale(x)), np.atleast_1d(ys_scale(np.nan_to_num(y)))
+        for run in _runs(np.isfinite(y)):
+            if len(run) > 1:
+                parts.append(_polyline(px[run], py[run], colour, label, dashed))
+        parts.append("".join(
+            f'<circle class="marker" cx="{px[k]:.2f}" cy="{py[k]:.2f}" r="3.5" '
+            f'fill="{colour}" stroke="#fff" stroke-width="1">'
+            f"<title>{escape(f'{label}, {_year(x[k])}: {_amount(y[k])} {unit}')}</title>"
+            "</circle>" for k in np.flatnonzero(np.isfinite(y))))
+        row, col = divmod(i, n_cols)
+        legend.append(_legend_entry(left + col * col_w, bottom + 56 + row * _ROW, colour,
+                                    label, int((col_w - 30) / _CHAR_PX), dashed=dashed))
+    parts.append("".join(legend) + "</g></svg>")
     return "".join(parts)

@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from equiserve.outputs.report.charts import bar_chart_svg, distance_cdf_svg, lorenz_svg
+from equiserve.outputs.report.charts import (
+    bar_chart_svg,
+    distance_cdf_svg,
+    lorenz_svg,
+    trend_svg,
+)
 from equiserve.outputs.style import group_colours
 from equiserve.results.formats import format_value, missing
 from equiserve.results.sections import (
@@ -31,6 +36,7 @@ from equiserve.results.sections import (
     Section,
     Strong,
     Table,
+    TrendChart,
 )
 
 _FIXED = {STUDY: "#222222", BEFORE: "#bbbbbb"}
@@ -96,6 +102,9 @@ class SectionRenderer:
         if isinstance(chart, LorenzChart):
             return lorenz_svg([(s.label, self.colour(s.colour), s.x, s.y)
                                for s in chart.series], measure=chart.measure)
+        if isinstance(chart, TrendChart):
+            return trend_svg([(ln.label, self.colour(ln.colour), ln.x, ln.y, ln.dashed)
+                              for ln in chart.lines], unit=chart.unit, title=chart.title)
         raise TypeError(f"not a chart: {chart!r}")
 
     def figure(self, f: Figure) -> str:
