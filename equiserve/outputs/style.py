@@ -16,6 +16,11 @@ LAYER_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b
                  "#17becf", "#bcbd22", "#7f7f7f"]
 #: Sequential colours of gap blocks (few to many unserved people).
 GAP_COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]
+#: Diverging colours of shortfall blocks: places short (light to dark reds), places to
+#: spare (light to dark blues) and balanced (neither, a light grey).
+SHORT_COLOURS = ["#fcae91", "#fb6a4a", "#ef3b2c", "#cb181d", "#99000d"]
+SPARE_COLOURS = ["#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"]
+BALANCED_COLOUR = "#d9d9d9"
 #: Sequential colours of catchment access blocks (none in reach, then low to high).
 ACCESS_COLOURS = ["#bdbdbd", "#deebf7", "#9ecae1", "#4292c6", "#08519c", "#08306b"]
 #: Access classes relative to the study mean (edges of the ratio block / study).

@@ -4,8 +4,9 @@ A result's ``overlays()`` returns :class:`Overlay` items; :mod:`equiserve.output
 draws them all with folium, whatever analysis made them. Paints name a small set of
 schemes the map knows (its colours and legend rows live there, shared by every overlay of
 a scheme): areas by region ``group``, ``gaps`` (unserved people, classes shared by all gap
-overlays), ``access`` (ratio to the study mean), ``change`` (gain or loss), a facility
-``layer``'s colour; points as a layer's symbol, a star, a cross or circles.
+overlays), ``access`` (ratio to the study mean), ``change`` (gain or loss),
+``shortfall`` (places short or to spare, diverging), a facility ``layer``'s colour;
+points as a layer's symbol, a star, a cross or circles.
 
 Frames may be in any CRS (the map draws WGS84, shifted for GCJ-02 tiles). Their columns
 other than geometry are the tooltip or popup values: already written for reading (see
@@ -39,11 +40,13 @@ class Fill:
     ``scheme``: ``group`` (``values`` = group of each feature: outline and fill),
     ``gaps`` (``values`` = unserved people), ``access`` (``values`` = ratio to the study
     mean, NaN where no place is in reach), ``change`` (``values`` = people gained, < 0
-    lost; ``labels`` name both in the legend) or ``layer`` (one colour: the facility layer
+    lost; ``labels`` name both in the legend), ``shortfall`` (``values`` = places short
+    per block: > 0 short of need, < 0 places to spare, 0 balanced; ``labels`` unused;
+    classes shared by all shortfall overlays) or ``layer`` (one colour: the facility layer
     ``layer``'s).
     """
 
-    scheme: Literal["group", "gaps", "access", "change", "layer"]
+    scheme: Literal["group", "gaps", "access", "change", "shortfall", "layer"]
     values: np.ndarray | None = None
     layer: str | None = None
     labels: tuple[str, str] | None = None  # legend rows of a change: (gain, loss)

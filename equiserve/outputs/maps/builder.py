@@ -51,9 +51,12 @@ from equiserve.outputs.maps.raster import (
 from equiserve.outputs.style import (
     ACCESS_COLOURS,
     ACCESS_RATIO_EDGES,
+    BALANCED_COLOUR,
     GAP_COLOURS,
     LAYER_COLOURS,
     SHAPES,
+    SHORT_COLOURS,
+    SPARE_COLOURS,
     group_colours,
     icon_svg,
     shape_outline,
@@ -78,7 +81,10 @@ _AREA_STYLE: dict[str, dict[str, Any]] = {
     "gaps": {"weight": 0, "fillOpacity": 0.7},
     "access": {"weight": 0, "fillOpacity": 0.7},
     "change": {"weight": 0, "fillOpacity": 0.7},
+    "shortfall": {"weight": 0, "fillOpacity": 0.7},
 }
+#: A block fewer places than this short or to spare is balanced (the ``shortfall`` scheme).
+BALANCED_PLACES = 0.5
 
 
 def basemap_from_config(cfg: MapConfig, tiles: str | None = None,
@@ -113,6 +119,39 @@ def gap_edges(unserved: np.ndarray) -> np.ndarray:
     """
     qs = np.quantile(unserved, [0.25, 0.5, 0.75, 0.9]) if len(unserved) else np.ones(4)
     return np.append(np.unique([0.0] + [nice_number(q) for q in qs]), np.inf)
+
+
+def shortfall_edges(short: np.ndarray) -> np.ndarray:
+    """Class edges of the places a block is short (or has to spare), shared by every
+    shortfall overlay and by both sides, so that a red and a blue of one depth mean as
+    many places.
+
+    :data:`BALANCED_PLACES` (below it a block is balanced), then the quartiles and the
+    90th percentile of the other blocks' places short or to spare (NaN: balanced) rounded
+    down to 1, 2 or 5 times a power of ten, those above 1; the top class is open.
+
+    >>> shortfall_edges(np.array([-30.0, -3, 0.2, 4, 12, 60, 250])).tolist()
+    [0.5, 5.0, 20.0, 50.0, 100.0, inf]
+    >>> shortfall_edges(np.array([0.0, -0.4])).tolist()
+    [0.5, inf]
+    """
+    size = np.abs(short[np.abs(short) >= BALANCED_PLACES])  # NaN compares False
+    nice = [nice_number(q) for q in np.quantile(size, [0.25, 0.5, 0.75, 0.9])] if len(
+        size) else []
+    return np.concatenate([[BALANCED_PLACES], np.unique([n for n in nice if n > 1]),
+                           [np.inf]])
+
+
+def shortfall_colours(short: np.ndarray, edges: np.ndarray) -> list[str]:
+    """The colour of each block's places short (> 0, reds), to spare (< 0, blues) or
+    balanced (grey: fewer than :data:`BALANCED_PLACES` either way, or NaN), by the class of
+    its size between ``edges`` (:func:`shortfall_edges`)."""
+    size = np.abs(short)
+    balanced = ~(size >= BALANCED_PLACES)
+    cls = np.clip(np.searchsorted(edges, np.nan_to_num(size), side="right") - 1, 0,
+                  len(SHORT_COLOURS) - 1)
+    return [BALANCED_COLOUR if b else (SHORT_COLOURS[k] if v > 0 else SPARE_COLOURS[k])
+            for v, k, b in zip(short.tolist(), cls.tolist(), balanced.tolist(), strict=True)]
 
 
 def _class_labels(edges: np.ndarray) -> list[str]:
@@ -164,9 +203,9 @@ class MapBuilder:
             raise ValueError(f"two overlays are named {', '.join(map(repr, twice))}: a sites or "
                              "scenario result already draws the coverage it builds on, so "
                              "pass it without that coverage result")
-        gaps = [o.paint.values for o in self.overlays if isinstance(o.paint, Fill)
-                and o.paint.scheme == "gaps" and o.paint.values is not None]
+        gaps, short = self._values_of("gaps"), self._values_of("shortfall")
         self.gap_edges = gap_edges(np.concatenate(gaps)) if gaps else None
+        self.shortfall_edges = shortfall_edges(np.concatenate(short)) if short else None
         self._grids: dict[tuple[str, float], tuple[GridElement, BlockGrid]] = {}
         self._pixels: dict[tuple[str, float], np.ndarray] = {}
         self.legend: dict[str, LegendSection] = {}
@@ -181,6 +220,12 @@ class MapBuilder:
         self.fmap.fit_bounds([[miny, minx], [maxy, maxx]], padding_top_left=(300, 10))
         Fullscreen().add_to(self.fmap)
         Runtime().add_to(self.fmap)
+
+    def _values_of(self, scheme: str) -> list[np.ndarray]:
+        """The values of every overlay painted in ``scheme`` (its classes are shared)."""
+        return [np.asarray(o.paint.values, dtype=float) for o in self.overlays
+                if isinstance(o.paint, Fill) and o.paint.scheme == scheme
+                and o.paint.values is not None]
 
     def display(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return to_display(gdf, self.base)
@@ -218,6 +263,10 @@ class MapBuilder:
             cls = np.where(np.isnan(v), 0, 1 + np.clip(np.searchsorted(edges, rel, "right")
                                                        - 1, 0, len(ACCESS_COLOURS) - 2))
             return [ACCESS_COLOURS[k] for k in cls], None, style
+        if paint.scheme == "shortfall":
+            assert self.shortfall_edges is not None
+            return shortfall_colours(np.asarray(v, dtype=float), self.shortfall_edges), None, \
+                style
         return [CLOSED_COLOUR if g > 0 else OPENED_COLOUR for g in v], None, style
 
     def _scheme_rows(self, sec: LegendSection, scheme: str,
@@ -236,6 +285,17 @@ class MapBuilder:
                 lab = f"{lo:g}–{hi:g} ×" if np.isfinite(hi) else f"{lo:g} × or more"
                 sec.add(swatch_svg(ACCESS_COLOURS[k + 1], "#08306b", opacity=0.8),
                         f"{lab} the study mean")
+        elif scheme == "shortfall" and self.shortfall_edges is not None:
+            # a diverging ramp: most places short on top, balanced, most places to spare
+            labels_ = _class_labels(np.concatenate([[1.0], self.shortfall_edges[1:]]))
+            for k in reversed(range(len(labels_))):
+                sec.add(swatch_svg(SHORT_COLOURS[k], "#67000d", opacity=0.8),
+                        f"short by {labels_[k]} places")
+            sec.add(swatch_svg(BALANCED_COLOUR, "#888888", opacity=0.8),
+                    "balanced (less than half a place short or to spare)")
+            for k, lab in enumerate(labels_):
+                sec.add(swatch_svg(SPARE_COLOURS[k], "#08306b", opacity=0.8),
+                        f"{lab} places to spare")
         elif scheme == "change":
             gain, loss = labels or ("gain", "loss")
             sec.add(swatch_svg(CLOSED_COLOUR, CLOSED_COLOUR, opacity=0.8), gain)
