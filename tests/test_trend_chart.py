@@ -41,10 +41,10 @@ def with_class(root: ET.Element, tag: str, cls: str) -> list[ET.Element]:
 
 
 def ticks(root: ET.Element, name: str) -> tuple[list[str], list[float]]:
-    """Tick labels and their pixel positions along the axis ``name``."""
+    """Labels of the labelled ticks and their pixel positions along the axis ``name``."""
     (group,) = with_class(root, "g", name)
     coord = "x1" if name == "x-axis" else "y1"
-    tick_groups = with_class(group, "g", "tick")
+    tick_groups = [t for t in with_class(group, "g", "tick") if t.find(f"{SVG}text") is not None]
     return ([t.find(f"{SVG}text").text for t in tick_groups],
             [float(t.find(f"{SVG}line").get(coord)) for t in tick_groups])
 
@@ -112,6 +112,21 @@ def test_x_ticks_are_the_years_and_y_runs_from_0_to_a_nice_number():
     y_coef = fitted(root, "y-axis")
     cy = next(cy for _, cy, t in markers(root) if t == "later, 2020: 12,345 places")
     assert abs(np.polyval(y_coef, 12_345.0) - cy) <= 0.5
+
+
+def test_many_years_have_a_tick_each_and_a_label_every_fifth():
+    years = list(range(2020, 2051))
+    root = parse(trend_svg([("need", "#1f77b4", years, [float(y - 2000) for y in years],
+                             False)], "places"))
+    (axis,) = with_class(root, "g", "x-axis")
+    assert [t.get("data-value") for t in with_class(axis, "g", "tick")] == \
+        [str(y) for y in years]
+    # 31 years on 472 px: 14 px a year, so every 5th year is labelled (70 px apart)
+    assert ticks(root, "x-axis")[0] == ["2020", "2025", "2030", "2035", "2040", "2045", "2050"]
+    x_coef, y_coef = fitted(root, "x-axis"), fitted(root, "y-axis")
+    for (cx, cy, _), y in zip(markers(root), years, strict=True):
+        assert abs(np.polyval(x_coef, y) - cx) <= 0.5
+        assert abs(np.polyval(y_coef, y - 2000) - cy) <= 0.5
 
 
 def test_a_negative_value_takes_the_axis_below_0():

@@ -252,8 +252,8 @@ def _x_axis(scale: LinearScale, ticks: list[tuple[float, str]], top: float, bott
                      f'stroke="{_GRID}"/>'
                      f'<line x1="{px:.2f}" y1="{bottom}" x2="{px:.2f}" y2="{bottom + 4}" '
                      f'stroke="{_AXIS}"/>'
-                     f'<text x="{px:.2f}" y="{bottom + 16}" text-anchor="middle">{label}</text>'
-                     "</g>")
+                     + (f'<text x="{px:.2f}" y="{bottom + 16}" text-anchor="middle">{label}'
+                        "</text>" if label else "") + "</g>")
     mid = (scale.p0 + scale.p1) / 2
     parts.append(f'<line x1="{scale.p0}" y1="{bottom}" x2="{scale.p1}" y2="{bottom}" '
                  f'stroke="{_AXIS}"/>'
@@ -587,6 +587,23 @@ def _amount(v: float) -> str:
     return _number(round(v, 1))
 
 
+def _year_ticks(years: np.ndarray, pixels: np.ndarray, room: float = 34.0
+                ) -> list[tuple[float, str]]:
+    """A tick at every year, labelled every ``step`` years from the first (all, else 2,
+    5, 10, ...: the least that leaves ``room`` pixels between labels; the others
+    unlabelled).
+
+    >>> [lab for _, lab in _year_ticks(np.arange(2020.0, 2031.0), np.arange(11) * 15.0)]
+    ['2020', '', '', '', '', '2025', '', '', '', '', '2030']
+    """
+    shown = np.ones(len(years), dtype=bool)  # first all (years need not be integers)
+    for step in (2, 5, 10, 20, 50, 100, 200, 500, 1000):
+        if np.diff(pixels[shown]).min(initial=np.inf) >= room:
+            break
+        shown = np.isclose(np.mod(years - years[0], step), 0)
+    return [(float(v), _year(v) if s else "") for v, s in zip(years, shown, strict=True)]
+
+
 def _runs(ok: np.ndarray) -> list[np.ndarray]:
     """Indices of the runs of True in ``ok`` (the pieces of a line between NaN values).
 
@@ -635,12 +652,13 @@ def trend_svg(lines: Sequence[tuple[str, str, ArrayLike, ArrayLike, bool]], unit
     -------
     str
         An ``<svg>`` element. The x axis has a tick at every distinct x of all lines
-        (written as integers: "2025"), the y axis runs from 0 (or a tick below the least
-        value when one is negative) to a nice number at or above the largest value. Each
-        run of values between NaN values is one polyline (a run of one value only a
-        marker); every value has a circle marker whose ``<title>`` reads "label, year:
-        value unit". A legend names every line, solid or dashed. A small "no data" chart
-        when there is no line or no value at all.
+        (written as integers: "2025"; when they are too close to label all, every 2nd,
+        5th, 10th, ... from the first is labelled), the y axis runs from 0 (or a tick
+        below the least value when one is negative) to a nice number at or above the
+        largest value. Each run of values between NaN values is one polyline (a run of
+        one value only a marker); every value has a circle marker whose ``<title>``
+        reads "label, year: value unit". A legend names every line, solid or dashed. A
+        small "no data" chart when there is no line or no value at all.
 
     Raises
     ------
@@ -682,7 +700,8 @@ def trend_svg(lines: Sequence[tuple[str, str, ArrayLike, ArrayLike, bool]], unit
     parts.append(_heading(title))
     parts.append(_y_axis(ys_scale, nice_ticks(y_lo, y_hi, step=step), left, WIDTH - right,
                          unit[:1].upper() + unit[1:]))
-    parts.append(_x_axis(xs_scale, [(float(v), _year(v)) for v in years], top, bottom, "Year"))
+    parts.append(_x_axis(xs_scale, _year_ticks(years, np.atleast_1d(xs_scale(years))), top,
+                         bottom, "Year"))
     legend = ['<g class="legend">']
     col_w = (WIDTH - left - right) / n_cols
     for i, (label, colour, x, y, dashed) in enumerate(kept):
