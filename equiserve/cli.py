@@ -339,6 +339,9 @@ def sites(
     time_limit: Annotated[float, typer.Option(help="Solver time limit (s); the best "
                                                    "solution and its gap are reported.")]
     = SOLVER_TIME_LIMIT_S,
+    year: Annotated[int | None, typer.Option(help="Plan against the people forecast for "
+                                                  "this year of the study's [forecast] "
+                                                  "(default: today's).")] = None,
     offline: OfflineOption = False,
     tiles: TilesOption = None,
     tiles_crs: TilesCrsOption = None,
@@ -361,7 +364,9 @@ def sites(
         timings = Timings()
         with output_lock(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS),
                                            timings) as step:
-            study = Study.load(cfg, step)
+            study = Study.load(cfg, step, forecast=year is not None)
+            if year is not None:
+                study = study.in_year(year)
             result = study.coverage(step)
             step("equity scorecard")
             equity = study.equity(result)
@@ -446,6 +451,62 @@ def scenario(
             for r in cov.itertuples():
                 console.print(f"  {r.layer:<18} {r.name:<10} {r.baseline:6.1f} -> "
                               f"{r.plan:6.1f} ({r.change:+.1f})", highlight=False)
+        _print_outputs(out, paths)
+
+
+@app.command()
+def forecast(
+    config: ConfigArgument,
+    out: OutOption,
+    plan: Annotated[Path | None, typer.Option(help="A scenario file (plan.toml) whose "
+                                                   "changes count from their year on.")]
+    = None,
+    offline: OfflineOption = False,
+    tiles: TilesOption = None,
+    tiles_crs: TilesCrsOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Forecast seat demand in the target years of the study's [forecast]: forecast.csv
+    (people counted, places in reach, needed, shortfall, coverage per layer, year and
+    region), forecast_population.csv, forecast.xlsx, forecast_report.html,
+    forecast_map.html."""
+    with _handled(debug):
+        _check_out(out)
+        from equiserve.config import load_config
+        from equiserve.config.scenario import load_scenario
+        from equiserve.errors import ConfigError
+        from equiserve.outputs import WRITE_STEPS, write
+        from equiserve.scenario.forecast import run_forecast
+        from equiserve.study import Study
+
+        cfg = load_config(config)
+        if cfg.forecast is None:
+            raise ConfigError(f"{Path(config).name} has no [forecast] table; add one, e.g. "
+                              "[forecast] base_year = 2020, years = [2025, 2030], growth = "
+                              "{ west = 0.03 }")
+        sc = load_scenario(plan) if plan is not None else None
+        basemap = _basemap(cfg, tiles, tiles_crs, offline)
+        t0 = time.perf_counter()
+        timings = Timings()
+        n_years = len(cfg.forecast.all_years) * (2 if sc is not None else 1)
+        with output_lock(out), _progress(_n_steps(cfg, 0, 2 + n_years + WRITE_STEPS),
+                                           timings) as step:
+            study = Study.load(cfg, step, forecast=True)
+            res = run_forecast(study, sc, step)
+            paths = write(study, res, out_dir=out, prefix="forecast_", basemap=basemap,
+                          progress=step, timings=timings)
+        _print_warnings(study, res)
+        console.print(f"[bold]{escape(cfg.name)}[/]: {escape(res.heading)}"
+                      + (f" with {escape(sc.name)}" if sc is not None else "")
+                      + f" ({time.perf_counter() - t0:.1f} s)", highlight=False)
+        t = res.table
+        shown = t[(t["level"] == "group") & t["layer"].isin(res.layers_with_need)]
+        if len(shown):
+            console.print("places short of need (places; below 0: to spare), by year:",
+                          highlight=False)
+            wide = shown.pivot_table(index=["layer", "facilities", "name"], columns="year",
+                                     values="shortfall", sort=False)
+            console.print(wide.round(0).to_string(), highlight=False)
         _print_outputs(out, paths)
 
 

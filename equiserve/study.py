@@ -24,7 +24,7 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 
-from equiserve.analysis.forecast import growth_rates, project_totals
+from equiserve.analysis.forecast import apply_totals, growth_rates, project_cells, project_totals
 from equiserve.analysis.levels import Level, levels
 from equiserve.analysis.od import network_od, straight_line_od
 from equiserve.config import StudyConfig, load_config
@@ -32,6 +32,12 @@ from equiserve.config.types import Mode
 from equiserve.errors import ConfigError, DataError
 from equiserve.inputs.datum import any_in_china, check_points, check_regions
 from equiserve.inputs.facilities import FacilityLayer, load_facility_layer
+from equiserve.inputs.forecast import (
+    ForecastInputs,
+    add_development_cells,
+    load_forecast,
+    share_arrays,
+)
 from equiserve.inputs.population import PopulationGrid, load_population
 from equiserve.inputs.regions import Regions, load_regions
 from equiserve.network import (
@@ -67,6 +73,10 @@ class Study:
     facility_snaps: dict[str, Snapped] = field(default_factory=dict)
     layer_cell_snaps: dict[str, Snapped] = field(default_factory=dict)
     attachers: dict[Mode, Attacher] = field(default_factory=dict, repr=False)
+    #: The forecast's tables and development areas, read by ``load(forecast=True)``.
+    forecast_inputs: ForecastInputs | None = field(default=None, repr=False)
+    #: The year the population is of: None today (the base year), else a forecast's.
+    year: int | None = None
     #: Layer x facility cost matrices built by :meth:`od`, by (layer, cutoff). Not an
     #: argument: ``dataclasses.replace`` (a study with other layers, snaps or networks)
     #: starts a new, empty one, so no study sees another's costs; :meth:`with_layers`
@@ -86,7 +96,7 @@ class Study:
 
     @classmethod
     def load(cls, config: StudyConfig | str | os.PathLike[str],
-             progress: Progress | None = None) -> Study:
+             progress: Progress | None = None, forecast: bool = False) -> Study:
         """Load every input of a study.
 
         Parameters
@@ -95,6 +105,9 @@ class Study:
             A validated configuration, or the path of a ``study.toml``.
         progress : callable, optional
             Called with a description before each loading step.
+        forecast : bool
+            Also read ``[forecast]``'s tables and development areas, and add the areas'
+            cells (nobody in them today) to the grid, for :meth:`in_year`.
         """
         cfg = config if isinstance(config, StudyConfig) else load_config(config)
         step = progress or (lambda _msg: None)
@@ -111,9 +124,23 @@ class Study:
                                   f"subgroup; defined in [population.subgroups]: {defined}")
             step(f"facilities: {name}")
             layers[name] = load_facility_layer(lcfg, regions, notes)
+        inputs = None
         if cfg.forecast is not None:  # every growth key names a region or a group
             growth_rates(regions.names, regions.groups, cfg.forecast.growth)
-        study = cls(cfg, regions, population, layers, notes)
+            for name in cfg.forecast.enrolment:
+                if name not in layers or not layers[name].has_capacity:
+                    raise ConfigError(f"forecast.enrolment.{name}: {name!r} is not a layer "
+                                      "with a capacity_field (places needed are seats, "
+                                      "beds...); layers with one: " + ", ".join(
+                                          n for n, lay in layers.items() if lay.has_capacity))
+            if forecast:
+                step("forecast inputs")
+                inputs = load_forecast(cfg.forecast, regions, population, notes)
+                population = add_development_cells(population, inputs)
+        elif forecast:
+            raise ConfigError(f"{cfg.path.name if cfg.path else 'the study'} has no "
+                              "[forecast] table; add one with base_year, years and growth")
+        study = cls(cfg, regions, population, layers, notes, forecast_inputs=inputs)
         if cfg.network is not None:
             study = study._with_networks(step)
         step("checking datums")
@@ -384,17 +411,78 @@ class Study:
         return od
 
     def forecast_totals(self) -> pd.DataFrame | None:
-        """Population of each region in each year of ``[forecast]`` (None without one):
-        today's people per region (the base year's) compounded by the annual growth of
-        the region's name, else its group, else 0 (:func:`equiserve.analysis.forecast.
-        project_totals`: region, group, year, population, rate, rate_from)."""
+        """Population of each region in the base year and each year of ``[forecast]``
+        (None without one), without development areas: today's people per region
+        compounded by the annual growth of the region's name, else its group, else 0, or
+        the projected total of ``totals`` (:func:`equiserve.analysis.forecast.
+        project_totals`, :func:`~equiserve.analysis.forecast.apply_totals`: region, group,
+        year, population, rate, rate_from)."""
         f = self.config.forecast
         if f is None:
             return None
         pop = self.population
         base = np.bincount(pop.region, weights=pop.population, minlength=len(self.regions.names))
-        return project_totals(base, self.regions.names, self.regions.groups, f.base_year,
-                              f.years, f.growth)
+        table = project_totals(base, self.regions.names, self.regions.groups, f.base_year,
+                               f.all_years, f.growth)
+        inputs = self.forecast_inputs
+        return apply_totals(table, inputs.totals) if inputs is not None else table
+
+    @property
+    def forecast_years(self) -> tuple[int, ...]:
+        """The base year and the target years of ``[forecast]`` (empty without one)."""
+        f = self.config.forecast
+        return f.all_years if f is not None else ()
+
+    def in_year(self, year: int) -> Study:
+        """The study with the population forecast for ``year`` (the base year or one of
+        ``[forecast] years``): each region's people grown to its total, subgroups at their
+        shares, development residents in their areas' cells. Facilities, networks and
+        attachments are shared (cost matrices too: they do not depend on people).
+
+        Raises
+        ------
+        ConfigError
+            No ``[forecast]``, a year it does not list, or a study not loaded with
+            ``forecast=True``.
+        """
+        f, inputs = self.config.forecast, self.forecast_inputs
+        if f is None or inputs is None:
+            raise ConfigError("the study has no [forecast] table, or was not loaded with "
+                              "Study.load(..., forecast=True)")
+        if self.year is not None:
+            raise ConfigError(f"the study is already the forecast of {self.year}; call "
+                              "in_year on the study as loaded")
+        if year not in f.all_years:
+            raise ConfigError(f"year {year} is not a forecast year; [forecast] gives "
+                              f"base_year {f.base_year} and years "
+                              f"{', '.join(map(str, f.years))}")
+        pop, reg = self.population, self.regions
+        totals = self.forecast_totals()
+        assert totals is not None
+        at = totals[totals["year"] == year].set_index("region")["population"]
+        development = np.zeros(len(pop))
+        dev_shares = {k: np.full(len(pop), np.nan) for k in pop.subgroups}
+        for area in inputs.areas:
+            development[area.cells] = area.config.residents_in(year) / len(area.cells)
+            for k, share in area.config.shares.items():
+                dev_shares[k][area.cells] = share
+        shares = share_arrays(inputs.shares, year, list(map(str, reg.names)),
+                              list(map(str, reg.groups)), list(pop.subgroups))
+        totals_now = at.reindex(reg.names).to_numpy(float)
+        try:
+            people, subgroups = project_cells(pop.population, pop.region, pop.subgroups,
+                                              totals_now, development, shares, dev_shares)
+        except ValueError:
+            empty = [str(n) for n, b, t in zip(reg.names, np.bincount(
+                pop.region, weights=pop.population, minlength=len(reg.names)), totals_now,
+                strict=True) if b <= 0 < t]
+            raise ConfigError(f"forecast.totals: region {empty[0]!r} has nobody today, so "
+                              "there is nobody to grow; give its new residents as a "
+                              "[[forecast.area]]") from None
+        grid = replace(pop, population=people, subgroups=subgroups)
+        study = replace(self, population=grid, year=year)
+        object.__setattr__(study, "_od_cache", self._od_cache)  # costs do not depend on people
+        return study
 
     def levels(self) -> list[Level]:
         """Study, group and region levels of the population cells."""

@@ -109,3 +109,107 @@ def project_totals(base: ArrayLike, names: ArrayLike, groups: ArrayLike, base_ye
     }) for y in years]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["region", "group", "year", "population", "rate", "rate_from"])
+
+
+def apply_totals(table: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (:func:`project_totals`) with the population of the (region, year) pairs
+    that ``totals`` gives (columns ``region``, ``year``, ``population``: a plan's
+    projection) replacing the compounded one; their ``rate_from`` is ``"table"`` and their
+    ``rate`` the annual rate that gives the same total from the base.
+
+    >>> t = project_totals([100.0], ["A"], ["g"], 2020, [2030], {"A": 0.01})
+    >>> apply_totals(t, pd.DataFrame({"region": ["A"], "year": [2030],
+    ...                               "population": [121.0]}))[["population", "rate_from"]]
+       population rate_from
+    0       121.0     table
+    """
+    out = table.copy()
+    if totals is None or not len(totals):
+        return out
+    key = pd.MultiIndex.from_frame(out[["region", "year"]])
+    given = totals.set_index(["region", "year"])["population"]
+    at = key.get_indexer(given.index)
+    if (at < 0).any():
+        raise ValueError("totals name a (region, year) the table does not hold")
+    base = out.loc[out["year"] == out["year"].min()].set_index("region")["population"]
+    out.loc[at, "population"] = given.to_numpy(float)
+    out.loc[at, "rate_from"] = "table"
+    first = out["year"].min()
+    span = out.loc[at, "year"].to_numpy() - first
+    start = base.reindex(out.loc[at, "region"]).to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.loc[at, "rate"] = np.where((span > 0) & (start > 0),
+                                       (given.to_numpy(float) / start) ** (1 / span) - 1,
+                                       np.nan)
+    return out
+
+
+def project_cells(people: np.ndarray, region: np.ndarray, subgroups: Mapping[str, np.ndarray],
+                  totals: np.ndarray, development: np.ndarray,
+                  shares: Mapping[str, np.ndarray] | None = None,
+                  development_shares: Mapping[str, np.ndarray] | None = None
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """People and subgroup counts per cell in a target year.
+
+    Each region's cells are scaled to its total for the year (``totals``: today's people
+    grown, or a projection), keeping where its people live; the development residents of
+    each cell (``development``, people) are added. A subgroup's share of each region's
+    total is ``shares[k][region]`` where given (not NaN), else its share today; its
+    existing counts are scaled to that share of the grown total (keeping where, within
+    the region, the subgroup lives), and development residents count toward it at
+    ``development_shares[k]`` of the cell (NaN: the region's share).
+
+    Parameters
+    ----------
+    people : ndarray
+        People per cell in the base year.
+    region : ndarray of int
+        Region of each cell.
+    subgroups : mapping of str to ndarray
+        Subgroup counts per cell in the base year.
+    totals : ndarray
+        People per region in the year, without the development residents.
+    development : ndarray
+        New residents per cell in the year.
+    shares, development_shares : mapping of str to ndarray, optional
+        Per region (per cell for development residents) the subgroup's share in the year.
+
+    Returns
+    -------
+    population : ndarray
+    subgroups : dict of str to ndarray
+
+    Raises
+    ------
+    ValueError
+        A region with nobody today is given people (nothing to scale: use a development
+        area).
+
+    >>> pop, sub = project_cells(np.array([10.0, 30.0, 0.0]), np.array([0, 0, 0]),
+    ...                          {"kids": np.array([1.0, 3.0, 0.0])}, np.array([80.0]),
+    ...                          np.array([0.0, 0.0, 20.0]), {"kids": np.array([0.05])})
+    >>> pop.tolist(), sub["kids"].tolist()  # 80 grown + 20 new; 5 % of all 100 are kids
+    ([20.0, 60.0, 20.0], [1.0, 3.0, 1.0])
+    """
+    n = len(totals)
+    base = np.bincount(region, weights=people, minlength=n)
+    totals = np.asarray(totals, dtype=float)
+    if np.any((base <= 0) & (totals > 0)):
+        raise ValueError("a region with nobody in the base year cannot be grown")
+    factor = np.divide(totals, base, out=np.zeros(n), where=base > 0)
+    grown = people * factor[region]
+    out_subs = {}
+    for name, counts in subgroups.items():
+        sub_base = np.bincount(region, weights=counts, minlength=n)
+        today = np.divide(sub_base, base, out=np.zeros(n), where=base > 0)
+        given = None if shares is None else shares.get(name)
+        share = today if given is None else np.where(np.isnan(given), today, given)
+        scale = np.divide(share * totals, sub_base, out=np.zeros(n), where=sub_base > 0)
+        # a region without the subgroup today: spread it as its people live
+        existing = np.where((sub_base > 0)[region], counts * scale[region],
+                            grown * share[region])
+        dev = None if development_shares is None else development_shares.get(name)
+        dev_share = share[region] if dev is None else np.where(np.isnan(dev), share[region],
+                                                              dev)
+        out_subs[name] = existing + development * dev_share
+    return grown + development, out_subs

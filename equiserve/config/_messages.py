@@ -83,6 +83,16 @@ def fill_in(table: Any, where: str, allowed: frozenset[str], **values: Any) -> A
     return {**table, **values}
 
 
+def number_entries(data: Any, key: str, where: str, allowed: frozenset[str]) -> Any:
+    """``data`` with each table of its array of tables ``key`` given its ``index`` (a key
+    the file may not give, see :func:`fill_in`); ``where`` names the array in messages."""
+    entries = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return data
+    return {**data, key: [fill_in(e, f"{where}[{i}]", allowed, index=i)
+                          for i, e in enumerate(entries)]}
+
+
 def read_toml(path: str | os.PathLike[str], what: str) -> tuple[Path, dict[str, Any]]:
     """The absolute path and contents of a TOML file; ``what`` names it when it is missing."""
     path = Path(path).expanduser().resolve()

@@ -19,6 +19,7 @@
     place = "凤凰中学"                  # looked up in the gazetteer (default: the name)
     # lon = 113.53, lat = 22.28, crs = "GCJ-02"   # or coordinates in any supported CRS
     capacity = 1800
+    year = 2025                        # opens in 2025 (equiserve forecast); default: now
 
     [[remove]]                         # a facility closed
     layer = "schools"
@@ -44,7 +45,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
-from equiserve.config._messages import fill_in, problem, read_toml, validate
+from equiserve.config._messages import number_entries, problem, read_toml, validate
 from equiserve.config._model import ConfigModel, FileModel, exactly_one, reading
 from equiserve.config.sources import SOURCE_KEYS, HasSource
 from equiserve.config.types import Crs, Id, Positive, Text, TupleOf
@@ -53,6 +54,9 @@ from equiserve.config.types import Crs, Id, Positive, Text, TupleOf
 def _one_name(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
+
+#: The year a change takes effect (``equiserve forecast`` counts it from then on).
+Year = Annotated[int, Field(ge=1900, le=2200, description="a year such as 2025")]
 
 #: Fields holding a place's names: one, or a list.
 NameFields = Annotated[TupleOf[Text], BeforeValidator(_one_name),
@@ -88,6 +92,7 @@ class AddSpec(ConfigModel):
     capacity: float | None = None
     proxy_for: Text | None = None
     note: Text | None = None
+    year: Year | None = None
     index: int = 0
 
     @property
@@ -128,6 +133,7 @@ class _NamedFacility(ConfigModel):
     id: Id | None = None
     name: Id | None = None
     note: Text | None = None
+    year: Year | None = None
 
     @model_validator(mode="after")
     def _id_or_name(self) -> _NamedFacility:
@@ -188,14 +194,29 @@ class ScenarioConfig(FileModel):
     capacity: TupleOf[CapacitySpec] = ()
     targets: TupleOf[TargetSpec] = Field((), validation_alias="target")
 
+    def until(self, year: int) -> ScenarioConfig:
+        """The plan as it stands in ``year``: the changes without a year or with one up to
+        it (a school opening in 2019 counts from 2019 on), and no capacity change of a
+        facility it does not yet add; targets unchanged."""
+        def due(specs: tuple[Any, ...]) -> tuple[Any, ...]:
+            return tuple(s for s in specs if s.year is None or s.year <= year)
+
+        later = {(a.layer, a.name) for a in self.add if a not in due(self.add)}
+        caps = tuple(c for c in due(self.capacity) if (c.layer, c.name) not in later)
+        return self.model_copy(update={"add": due(self.add), "remove": due(self.remove),
+                                       "capacity": caps})
+
+    @property
+    def years(self) -> list[int]:
+        """The years the plan's changes take effect, in order."""
+        specs: list[AddSpec | RemoveSpec | CapacitySpec] = [*self.add, *self.remove,
+                                                             *self.capacity]
+        return sorted({s.year for s in specs if s.year is not None})
+
     @model_validator(mode="before")
     @classmethod
     def _fill_in(cls, data: Any) -> Any:
-        adds = data.get("add") if isinstance(data, dict) else None
-        if not isinstance(adds, list):
-            return data
-        return {**data, "add": [fill_in(a, f"add[{i}]", AddSpec.toml_keys(), index=i)
-                                for i, a in enumerate(adds)]}
+        return number_entries(data, "add", "add", AddSpec.toml_keys())
 
     @model_validator(mode="after")
     def _placed_by_name(self) -> ScenarioConfig:

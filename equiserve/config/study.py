@@ -31,17 +31,26 @@ from typing import Annotated, Any, ClassVar, Literal
 import pyproj
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
-from equiserve.config._messages import fill_in, invalid, problem, read_toml, validate
+from equiserve.config._messages import (
+    fill_in,
+    invalid,
+    number_entries,
+    problem,
+    read_toml,
+    validate,
+)
 from equiserve.config._model import ConfigModel, FileModel, base_dir, exactly_one, reading
 from equiserve.config.population import PopulationConfig
 from equiserve.config.sources import SOURCE_KEYS, HasSource, expand_sources
 from equiserve.config.standards import Standard, default_standard
 from equiserve.config.types import (
     CatchmentMethod,
+    FilePath,
     Kind,
     NonNegative,
     Positive,
     ProjectedCrs,
+    Share,
     Text,
     TupleOf,
 )
@@ -101,16 +110,107 @@ class LifeCircleConfig(ConfigModel):
         "a non-empty list of layer names")), AfterValidator(lambda n: tuple(dict.fromkeys(n)))]
 
 
+def _year_keys(value: Any) -> Any:
+    """TOML keys are text: ``{ 2025 = 8000 }`` arrives as ``{"2025": 8000}``."""
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, v in value.items():
+        try:
+            out[int(key)] = v
+        except (TypeError, ValueError):
+            raise invalid("a table of years and numbers, e.g. { 2025 = 8000, 2030 = 20000 }",
+                          at=str(key), value=key) from None
+    return out
+
+
+#: A table of people (or another figure) by year, e.g. ``{ 2025 = 8000, 2030 = 20000 }``.
+ByYear = Annotated[dict[int, NonNegative], BeforeValidator(_year_keys), Field(
+    min_length=1, description="a table of years and numbers, e.g. { 2025 = 8000 }")]
+
+
+class TotalsRow(ConfigModel):
+    """A region's (or group's) projected population in a year (``[forecast] totals``)."""
+
+    region: Text
+    year: int
+    population: NonNegative
+
+
+class ShareRow(ConfigModel):
+    """A subgroup's share of the population of a region (or group) in a year
+    (``[forecast] shares``)."""
+
+    region: Text
+    year: int
+    subgroup: Text
+    share: Share
+
+
+class AreaConfig(HasSource):
+    """A development area (``[[forecast.area]]``): polygons and the residents expected in
+    each year, spread evenly over the part of their land inside the regions. A forecast
+    year it does not list has the residents of the last year before it that it lists (0
+    before the first); ``shares`` gives its own subgroup shares (default: its region's).
+    """
+
+    source_keys: ClassVar[frozenset[str]] = SOURCE_KEYS - {"x_field", "y_field", "sheet",
+                                                             "osm_tags"}
+    not_in_file: ClassVar[frozenset[str]] = frozenset({"index"})
+
+    name: Text
+    residents: ByYear
+    shares: dict[str, Share] = Field(default_factory=dict)
+    index: int = 0
+
+    @classmethod
+    def table_key(cls, data: dict[str, Any]) -> str:
+        """``forecast.area[<i>]``."""
+        return f"forecast.area[{data.get('index', 0)}]"
+
+    def residents_in(self, year: int) -> float:
+        """New residents in ``year``: those of the last listed year up to it, else 0.
+
+        >>> a = AreaConfig.model_construct(residents={2025: 800.0, 2030: 2000.0})
+        >>> [a.residents_in(y) for y in (2020, 2025, 2028, 2035)]
+        [0.0, 800.0, 800.0, 2000.0]
+        """
+        listed = [y for y in self.residents if y <= year]
+        return float(self.residents[max(listed)]) if listed else 0.0
+
+
+#: Tables given in study.toml as a file (CSV, TXT, TSV, Excel) or as an array of tables.
+TotalsTable = FilePath | Annotated[TupleOf[TotalsRow], Field(min_length=1)]
+SharesTable = FilePath | Annotated[TupleOf[ShareRow], Field(min_length=1)]
+
+
 class ForecastConfig(ConfigModel):
-    """The ``[forecast]`` table (issue 14): the base year, the target years and annual
-    growth rates by region or group name (a region's own rate, else its group's, else 0;
-    see :mod:`equiserve.analysis.forecast`)."""
+    """The ``[forecast]`` table (issue 14): the base year, the target years, annual growth
+    by region or group name (a region's own rate, else its group's, else 0), projected
+    totals and subgroup shares per region and year (a file or an array of tables), the
+    enrolment rate per layer and development areas (see :mod:`equiserve.analysis.forecast`).
+    """
 
     base_year: Annotated[int, Field(ge=1900, le=2200, description="a year such as 2020")]
     years: Annotated[TupleOf[int], Field(min_length=1, description=(
         "a non-empty list of years, e.g. [2025, 2030]"))]
     growth: dict[str, Annotated[float, Field(ge=-1.0, allow_inf_nan=False, description=(
         "an annual rate of at least -1 (-100 %), e.g. 0.03 for 3 % a year"))]] = {}
+    totals: TotalsTable | None = None
+    shares: SharesTable | None = None
+    enrolment: dict[str, Annotated[float, Field(gt=0, le=2, description=(
+        "a rate above 0, e.g. 0.98 (places needed per person counted)"))]] = {}
+    area: TupleOf[AreaConfig] = ()
+
+    @property
+    def all_years(self) -> tuple[int, ...]:
+        """The base year and the target years, in order, each once."""
+        return tuple(sorted({self.base_year, *self.years}))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_in(cls, data: Any) -> Any:
+        return number_entries(data, "area", "forecast.area", AreaConfig.toml_keys())
 
     @model_validator(mode="after")
     def _forward(self) -> ForecastConfig:
@@ -118,6 +218,17 @@ class ForecastConfig(ConfigModel):
         if early:
             raise problem(f"forecast.years holds {', '.join(map(str, early))}, before "
                           f"base_year {self.base_year}; a forecast runs forward from it")
+        for area in self.area:
+            before = [y for y in area.residents if y < self.base_year]
+            if before:
+                raise problem(f"forecast.area[{area.index}] ({area.name!r}) gives residents "
+                              f"for {', '.join(map(str, before))}, before base_year "
+                              f"{self.base_year}")
+        names = [a.name for a in self.area]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise problem(f"two [[forecast.area]] tables are named {twice[0]!r}; name each "
+                          "development area once")
         return self
 
 

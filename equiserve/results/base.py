@@ -162,6 +162,8 @@ def about_study(study: Study) -> dict[str, str]:
         "working CRS": study.crs.to_string(),
         "population (people)": f"{study.population.total:,.0f}",
     })
+    if study.year is not None:
+        about["population year"] = f"{study.year} (forecast by study.toml's [forecast])"
     for name, layer in study.layers.items():
         about[f"layer {name}"] = (f"standard {layer.standard.describe()}; people counted: "
                                   f"{layer.serves or 'total population'}; "

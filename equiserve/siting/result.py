@@ -68,7 +68,9 @@ class SitesResult:
 
     @property
     def heading(self) -> str:
-        return f"new {self.layer} sites ({self.model})"
+        year = self.study.year
+        return f"new {self.layer} sites ({self.model})" + (
+            f" for the people forecast in {year}" if year is not None else "")
 
     @property
     def objective_text(self) -> str:

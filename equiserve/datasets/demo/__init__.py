@@ -66,12 +66,16 @@ bus_stops.csv          GCJ-02      stop_id, name, lon, lat
 art_centres.shp        EPSG:4326   id, name (building footprints)
 sports_parks.parquet   EPSG:32649  id, name, area_ha (GeoParquet polygons)
 streets.osm.pbf        EPSG:4326   OSM nodes and ways: streets, bridges, ferry routes
+places.csv, plan.toml  EPSG:4326   a gazetteer and a plan (scenario) using it
+newtown.geojson        EPSG:4326   the forecast's development area: a new town in the west
+forecast_shares.csv    -           the east's children aged 6-11 as a share, 2025 and 2030
 study.toml, README.txt
 =====================  ==========  =====================================================
 
 Modules: :mod:`.layout` (name, CRS, origin, groups, the west's towns), :mod:`.shapes` (smooth
 random curves and blobs), :mod:`.regions`, :mod:`.population`, :mod:`.streets`,
-:mod:`.facilities`, :mod:`.plan` (gazetteer and plan) and :mod:`.texts` (README.txt and
+:mod:`.facilities`, :mod:`.plan` (gazetteer and plan), :mod:`.forecast` (the new town and
+the children's shares) and :mod:`.texts` (README.txt and
 study.toml). The text files are rendered from the templates in ``templates/``.
 The city tiled N times (``equiserve demo --scale N``) is :mod:`.scale`, written from these
 files.
@@ -85,6 +89,7 @@ import pathlib
 import numpy as np
 
 from equiserve.datasets.demo.facilities import Facilities, write_bus_stops
+from equiserve.datasets.demo.forecast import write_forecast
 from equiserve.datasets.demo.layout import DEMO_CRS, DEMO_NAME
 from equiserve.datasets.demo.plan import write_plan
 from equiserve.datasets.demo.population import assign_pixels, grid_for, population, write_raster
@@ -147,6 +152,7 @@ def write_demo_inputs(folder: str | os.PathLike[str], seed: int = 2017) -> pathl
     write_osm(out / "streets.osm.pbf", streets)
     (out / "README.txt").write_text(readme(seed), encoding="utf-8")
     write_plan(out, regions)
+    write_forecast(out)
     study = out / "study.toml"
     study.write_text(study_toml(seed), encoding="utf-8")
     return study

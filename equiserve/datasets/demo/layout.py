@@ -17,6 +17,7 @@ __all__ = [
     "DEMO_CRS",
     "DEMO_NAME",
     "GROUPS",
+    "NEW_TOWN",
     "ORIGIN_X",
     "ORIGIN_Y",
     "WEST_TOWNS",
@@ -54,6 +55,12 @@ WEST_TOWNS: Final[tuple[tuple[float, float, float, str], ...]] = (
 )
 """West towns with a street grid: centre (local km, as the town kernels of the population),
 radius (km) and name."""
+
+
+NEW_TOWN: Final[tuple[float, float, float, float, str]] = (
+    24.0, 15.0, 1.2, 0.9, "West Eco New Town")
+"""The west's new town (the forecast's development area): centre (local km), half its width
+and half its height (km) and name; in Airport Plain, on farmland between the towns."""
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The demo's gazetteer (``places.csv``) and the scenario plan that uses it (``plan.toml``).
 
-The gazetteer names the west's towns and the islands; the plan places new schools by those
-names, gives a clinic in GCJ-02 coordinates, and closes, enlarges and targets facilities.
-The plan's text is ``templates/plan.toml``, with one ``templates/plan_school.toml`` per town.
+The gazetteer names the west's towns, its new town and the islands; the plan places new
+schools by those names (each opening in a year, for ``equiserve forecast --plan``), gives a
+clinic in GCJ-02 coordinates, and closes, enlarges and targets facilities. The plan's text
+is ``templates/plan.toml``, with one ``templates/plan_school.toml`` per town.
 """
 
 from __future__ import annotations
@@ -10,10 +11,22 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Sequence
 
-from equiserve.datasets.demo.layout import DEMO_CRS, ORIGIN_X, ORIGIN_Y, WEST_TOWNS, Region
+from equiserve.datasets.demo.layout import (
+    DEMO_CRS,
+    NEW_TOWN,
+    ORIGIN_X,
+    ORIGIN_Y,
+    WEST_TOWNS,
+    Region,
+)
 from equiserve.datasets.demo.texts import render
 
-__all__ = ["write_plan"]
+__all__ = ["OPENING_YEARS", "write_plan"]
+
+#: The year each west town's new school opens (``equiserve forecast --plan``): North Hills'
+#: after the forecast's last year, 2030.
+OPENING_YEARS = {"River Town": 2023, "Sandbank": 2024, "Airport Town": 2026,
+                 "Millbrook": 2028, "North Hills": 2031}
 
 
 def write_plan(out: pathlib.Path, regions: Sequence[Region]) -> None:
@@ -25,6 +38,9 @@ def write_plan(out: pathlib.Path, regions: Sequence[Region]) -> None:
 
     rows = [(name, "town", ORIGIN_X + x * 1000.0, ORIGIN_Y + y * 1000.0,
              "town centre (synthetic), exact") for x, y, _r, name in WEST_TOWNS]
+    x, y, *_, new_town = NEW_TOWN
+    rows.append((new_town, "new town", ORIGIN_X + x * 1000.0, ORIGIN_Y + y * 1000.0,
+                 "planned town centre (synthetic)"))
     for r in regions:
         if r.group == "island":
             pt = r.geometry.representative_point()
@@ -36,6 +52,8 @@ def write_plan(out: pathlib.Path, regions: Sequence[Region]) -> None:
     df.drop(columns=["x", "y"]).to_csv(out / "places.csv", index=False)
     egret = df.set_index("name").loc["Egret Island"]
     glon, glat = gcj02_from_wgs84(float(egret["lon"]), float(egret["lat"]))
-    schools = "".join("\n" + render("plan_school.toml", town=name) for *_, name in WEST_TOWNS)
-    text = render("plan.toml", town_schools=schools, lon=f"{glon:.6f}", lat=f"{glat:.6f}")
+    schools = "".join("\n" + render("plan_school.toml", town=name, year=OPENING_YEARS[name])
+                      for *_, name in WEST_TOWNS)
+    text = render("plan.toml", town_schools=schools, lon=f"{glon:.6f}", lat=f"{glat:.6f}",
+                  new_town=new_town)
     (out / "plan.toml").write_text(text, encoding="utf-8")

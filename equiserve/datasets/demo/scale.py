@@ -128,7 +128,8 @@ def write_scaled_demo_inputs(
         _tile_points_csv(src / "bus_stops.csv", out / "bus_stops.csv", tiling, "GCJ-02", 9)
         _tile_points_csv(src / "places.csv", out / "places.csv", tiling, "WGS84", 6)
         _tile_osm(src / "streets.osm.pbf", out / "streets.osm.pbf", tiling)
-        shutil.copyfile(src / "plan.toml", out / "plan.toml")
+        for name in ("plan.toml", "newtown.geojson", "forecast_shares.csv"):  # tile 1's
+            shutil.copyfile(src / name, out / name)
         readme = (src / "README.txt").read_text(encoding="utf-8")
         (out / "README.txt").write_text(readme + _readme_scale(scale), encoding="utf-8")
         study = (src / "study.toml").read_text(encoding="utf-8")
@@ -310,6 +311,7 @@ def _readme_scale(scale: int) -> str:
         f"suffixes every name with \" k\" (\"Old Town 2\") and every id with \"-tk\"\n"
         f"(\"S001-t2\"). The groups east / west / island are shared by all tiles.\n"
         f"plan.toml is the plan for tile 1 only; places.csv names the places of every tile.\n"
+        f"The forecast's new town (newtown.geojson) is tile 1's only.\n"
         f"study.toml sets crs = \"{DEMO_CRS}\", the CRS the tiles are laid out in.\n"
     )
 

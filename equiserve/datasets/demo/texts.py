@@ -21,12 +21,13 @@ TemplateName = Literal["README.txt", "study.toml", "plan.toml", "plan_school.tom
 def render(template: TemplateName, /, **values: str | int) -> str:
     """Template `template` with its ``$placeholders`` replaced by `values` (all of them needed).
 
-    >>> print(render("plan_school.toml", town="Sandbank"))
+    >>> print(render("plan_school.toml", town="Sandbank", year=2024))
     [[add]]
     layer = "primary_schools"
     name = "Sandbank New Primary School"
     place = "Sandbank"
     capacity = 1080
+    year = 2024
     <BLANKLINE>
     """
     folder = resources.files("equiserve.datasets.demo").joinpath("templates")
