@@ -357,3 +357,32 @@ def test_sites_command_with_a_forecast_year(tmp_path):
     r = CliRunner().invoke(app, ["sites", str(cfg), "--layer", "schools", "--count", "1",
                                  "--year", "2027", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "2027 is not a forecast year" in r.output
+
+
+SIMPLEST = """[forecast]
+base_year = 2020
+years = [2025, 2030]
+growth = { east = 0.005, west = 0.03, island = -0.01 }   # annual rate, by group or region name
+"""
+
+
+@pytest.mark.slow
+def test_the_demo_takes_the_simplest_forecast(demo_run, tmp_path):
+    """The issue's simplest [forecast], exactly, in place of the demo's own."""
+    import shutil
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(demo_run / "inputs", inputs)
+    path = inputs / "study.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index("[forecast]")] + SIMPLEST, encoding="utf-8")
+    study = Study.load(path, forecast=True)
+    res = run_forecast(study)
+    pop = res.population.query("level == 'group'").set_index(["name", "year"])["population"]
+    for group, rate in (("east", 0.005), ("west", 0.03), ("island", -0.01)):
+        assert pop[(group, 2030)] == pytest.approx(pop[(group, 2020)] * (1 + rate) ** 10,
+                                                   rel=1e-12)
+    t = res.table
+    need = t[(t["layer"] == "primary_schools") & (t["level"] == "study")].set_index("year")
+    # the norm: one seat per child 6-11, whose share stays today's in every region
+    np.testing.assert_allclose(need["places_needed"], need["people_counted"], rtol=1e-12)

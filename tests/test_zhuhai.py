@@ -250,3 +250,33 @@ def test_plan2017_before_and_after(plan_run):
     html = (plan_run / "scenario_report.html").read_text(encoding="utf-8")
     assert "Scenario: 2017 equalisation plan" in html and "data gap" in html
     assert (plan_run / "scenario_map.html").stat().st_size < 30e6
+
+
+def test_forecast_on_real_data(zhuhai_example, zhuhai_data):
+    """examples/zhuhai's [forecast]: 2024 totals are the statistics bureau's year-end
+    estimates (read here from the shared table), 2025 and 2030 the census grown at the
+    2020 -> 2024 rate, the islands held."""
+    from equiserve import Study
+    from equiserve.scenario.forecast import run_forecast
+
+    shared = pd.read_csv(zhuhai_data / "population" / "zhuhai_population_by_district.csv")
+    y2024 = shared[shared["reference_date"] == "2024-12-31"].set_index("adcode")["population"]
+    want_2024 = {"香洲区": y2024[440402] - ISLANDS_2020, "斗门区": y2024[440403],
+                 "金湾区": y2024[440404], "万山群岛": ISLANDS_2020}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        study = Study.load(zhuhai_example / "study.toml", forecast=True)
+        res = run_forecast(study)
+    pop = res.population.query("level == 'region'").set_index(["name", "year"])["population"]
+    base = pop.xs(2020, level="year")
+    assert base.sum() == pytest.approx(CENSUS_2020_TOTAL, rel=1e-9)
+    for name, total in want_2024.items():
+        assert pop[(name, 2024)] == pytest.approx(total, rel=1e-9)
+        rate = (total / base[name]) ** 0.25 - 1  # the rate stated in study.toml, to 6 digits
+        assert pop[(name, 2030)] == pytest.approx(base[name] * (1 + rate) ** 10, rel=1e-5)
+    t = res.table
+    schools = t[(t["layer"] == "schools") & (t["level"] == "study")]
+    assert schools["places_needed"].isna().all()  # no school places in the data
+    cov = schools.set_index("year")["coverage_pct"]
+    assert cov[2030] == pytest.approx(cov[2020], rel=0.02)  # people grow where they live
+    assert res.heading == "forecast 2020–2030"

@@ -188,7 +188,8 @@ class ForecastConfig(ConfigModel):
     """The ``[forecast]`` table (issue 14): the base year, the target years, annual growth
     by region or group name (a region's own rate, else its group's, else 0), projected
     totals and subgroup shares per region and year (a file or an array of tables), the
-    enrolment rate per layer and development areas (see :mod:`equiserve.analysis.forecast`).
+    enrolment rate per layer and development areas (see :mod:`equiserve.analysis.forecast`);
+    ``note`` states the assumptions behind them (shown in the report).
     """
 
     base_year: Annotated[int, Field(ge=1900, le=2200, description="a year such as 2020")]
@@ -201,6 +202,7 @@ class ForecastConfig(ConfigModel):
     enrolment: dict[str, Annotated[float, Field(gt=0, le=2, description=(
         "a rate above 0, e.g. 0.98 (places needed per person counted)"))]] = {}
     area: TupleOf[AreaConfig] = ()
+    note: Text | None = None
 
     @property
     def all_years(self) -> tuple[int, ...]:

@@ -257,7 +257,8 @@ class ForecastResult:
     @property
     def heading(self) -> str:
         ys = self.study.forecast_years
-        return f"seat-demand forecast {ys[0]}–{ys[-1]}"
+        what = "seat-demand forecast" if self.layers_with_need else "forecast"
+        return f"{what} {ys[0]}–{ys[-1]}"
 
     @property
     def table(self) -> pd.DataFrame:
@@ -296,6 +297,8 @@ class ForecastResult:
         assert f is not None
         out = {"base year": f"{f.base_year} (today's population)",
                "target years": ", ".join(map(str, f.years))}
+        if f.note:
+            out["stated"] = f.note
         totals = study.forecast_totals()
         assert totals is not None
         rates = totals.drop_duplicates("region")

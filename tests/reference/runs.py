@@ -17,6 +17,8 @@ RUNS: dict[str, list[str]] = {
                    "--count", "5", "--out", "{out}", "--offline"],
     "demo_scenario": ["scenario", "{demo}/inputs/study.toml", "--plan",
                       "{demo}/inputs/plan.toml", "--out", "{out}", "--offline"],
+    "demo_forecast": ["forecast", "{demo}/inputs/study.toml", "--plan",
+                      "{demo}/inputs/plan.toml", "--out", "{out}", "--offline"],
     "tiny_report": ["report", "{tiny}", "--out", "{out}", "--offline"],
     "tiny_sites_lscp": ["sites", "{tiny}", "--layer", "schools", "--model", "lscp",
                         "--target", "0.4", "--out", "{out}", "--offline"],
@@ -37,6 +39,8 @@ ZHUHAI_RUNS: dict[str, list[str]] = {
                      "--model", "pmedian", "--out", "{out}", "--offline"],
     "zhuhai_scenario": ["scenario", "{zhuhai}/study.toml", "--plan",
                         "{zhuhai}/plan2017.toml", "--out", "{out}", "--offline"],
+    "zhuhai_forecast": ["forecast", "{zhuhai}/study.toml", "--plan", "{zhuhai}/plan2017.toml",
+                        "--out", "{out}", "--offline"],
 }
 
 
