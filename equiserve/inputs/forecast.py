@@ -37,9 +37,11 @@ AREA_CELL_M = 100.0
 @dataclass(frozen=True)
 class DevelopmentArea:
     """A development area's cells: ``cells`` index the population grid extended by
-    :func:`add_development_cells`; ``x``, ``y`` (working CRS) and ``region`` are theirs."""
+    :func:`add_development_cells`; ``x``, ``y`` (working CRS) and ``region`` are theirs;
+    ``shape`` its land inside the regions."""
 
     config: AreaConfig
+    shape: shapely.Geometry
     x: np.ndarray
     y: np.ndarray
     region: np.ndarray
@@ -184,7 +186,7 @@ def share_arrays(shares: pd.DataFrame | None, year: int, names: Sequence[str],
 
 
 def _area_cells(area: AreaConfig, regions: Regions, spacing: float, land: shapely.Geometry,
-                notes: Notes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                notes: Notes) -> tuple[shapely.Geometry, np.ndarray, np.ndarray, np.ndarray]:
     """Points every ``spacing`` metres over the area's land inside the regions (one at
     its middle when it holds none), and the region of each."""
     key = f"forecast.area[{area.index}]"
@@ -217,7 +219,7 @@ def _area_cells(area: AreaConfig, regions: Regions, spacing: float, land: shapel
         pt = shapely.point_on_surface(inside)
         x, y = np.array([pt.x]), np.array([pt.y])
     region = regions.locate(x, y)
-    return x[region >= 0], y[region >= 0], region[region >= 0]
+    return inside, x[region >= 0], y[region >= 0], region[region >= 0]
 
 
 def load_forecast(cfg: ForecastConfig, regions: Regions, population: PopulationGrid,
@@ -245,10 +247,10 @@ def load_forecast(cfg: ForecastConfig, regions: Regions, population: PopulationG
     land = regions.gdf.union_all()
     areas, start = [], len(population)
     for area in cfg.area:
-        x, y, region = _area_cells(area, regions, spacing, land, notes)
+        shape, x, y, region = _area_cells(area, regions, spacing, land, notes)
         cells = np.arange(start, start + len(x))
         start += len(x)
-        areas.append(DevelopmentArea(area, x, y, region.astype(np.int32), cells, spacing))
+        areas.append(DevelopmentArea(area, shape, x, y, region.astype(np.int32), cells, spacing))
         names = ", ".join(dict.fromkeys(str(regions.names[r]) for r in region))
         notes.info(f"forecast.area[{area.index}]", f"development area {area.name!r}: "
                    f"{len(x):,} cells of {spacing:g} m in {names}; residents "

@@ -357,6 +357,24 @@ class ForecastResult:
             "spare": b["spare"], "short": b["unmet"] - b["spare"]},
             geometry=block_boxes(b, last.coverage.block_m), crs=self.study.crs)
 
+    def area_overlays(self) -> list[Overlay]:
+        """The development areas' land, coloured by the group of their region."""
+        inputs = self.study.forecast_inputs
+        if inputs is None or not inputs.areas:
+            return []
+        reg = self.study.regions
+        frame = gpd.GeoDataFrame({
+            "name": [a.config.name for a in inputs.areas],
+            "residents": ["; ".join(f"{y}: {v:,.0f}" for y, v in sorted(
+                a.config.residents.items())) for a in inputs.areas]},
+            geometry=[a.shape for a in inputs.areas], crs=self.study.crs)
+        groups = [str(reg.groups[int(np.bincount(a.region).argmax())]) for a in inputs.areas]
+        return [Overlay("Development areas", frame, Fill("group", values=np.array(groups)),
+                        (("name", "Development area"), ("residents", "New residents by year "
+                                                                     "(people)")),
+                        Depth.REGIONS, LegendEntry("Development areas ([[forecast.area]])",
+                                                   "new residents spread over its land"))]
+
     def overlays(self) -> list[Overlay]:
         last = self.last
         cov = last.coverage
@@ -366,7 +384,7 @@ class ForecastResult:
                              note=f"Places needed that no facility within the standard can "
                                   f"give (red; nearest first, {what} facilities), or places "
                                   "left empty at the block's facilities (blue)")
-        out = [cov.regions_overlay()]
+        out = [cov.regions_overlay(), *self.area_overlays()]
         for i, name in enumerate(last.cells):
             b = self.shortfall_blocks(name)
             if not len(b):
