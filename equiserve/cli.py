@@ -510,6 +510,67 @@ def forecast(
         _print_outputs(out, paths)
 
 
+def _run_batch(batch_file: Path, out: Path, scheduler: str | None, resume: bool,
+               offline: bool) -> None:
+    """Run a batch and write its province view; exit with the number of failed cities."""
+    _check_out(out)
+    from equiserve.batch import load_batch, run_batch
+    from equiserve.outputs import write
+
+    cfg = load_batch(batch_file)
+    t0 = time.perf_counter()
+    with output_lock(out), Progress(
+            SpinnerColumn(), TextColumn("cities {task.completed}/{task.total}"), BarColumn(),
+            TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+            disable=not console.is_terminal) as prog:
+        task = prog.add_task("starting", total=None)
+
+        def step(done: int, total: int, running: list[str]) -> None:
+            now = ", ".join(running[:4]) + (" …" if len(running) > 4 else "")
+            prog.update(task, completed=done, total=total,
+                        description=f"running: {now}" if running else "")
+            if not console.is_terminal:
+                console.print(f"  cities {done}/{total}" + (f"; running: {escape(now)}"
+                                                            if running else ""),
+                              highlight=False)
+
+        res = run_batch(cfg, out, scheduler=scheduler, resume=resume, progress=step)
+        prog.update(task, description="writing the province view")
+        paths = write(res.province, res, out_dir=out, prefix="batch_",
+                      basemap=None if offline else "config")
+    for o in res.failed:
+        console.print(f"[red]failed:[/] {escape(o.name)}: {escape(o.error)}", highlight=False,
+                      soft_wrap=True)
+    skipped = sum(o.status == "skipped" for o in res.outcomes)
+    console.print(f"[bold]{escape(cfg.name)}[/]: {len(res.outcomes)} cities, "
+                  f"{len(res.ok) - skipped} run, {skipped} finished before, "
+                  f"{len(res.failed)} failed ({time.perf_counter() - t0:.1f} s)",
+                  highlight=False)
+    _print_outputs(out, paths)
+    if res.failed:
+        raise typer.Exit(min(len(res.failed), 100))
+
+
+@app.command()
+def batch(
+    batch_file: Annotated[Path, typer.Argument(help="The batch file (batch.toml).")],
+    out: OutOption,
+    scheduler: Annotated[str | None, typer.Option(
+        help="A Dask scheduler's address (tcp://host:8786); default: [batch] scheduler, "
+             "else a LocalCluster on this machine.")] = None,
+    resume: Annotated[bool, typer.Option(help="Skip cities whose folder holds a finished "
+                                              "run of the same inputs.")] = False,
+    offline: OfflineOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Run many studies on Dask, a city per task: OUT/<city>/ (the files of equiserve
+    report), batch_status.csv, batch_summary.csv, batch_scorecard.csv, batch_equity.csv,
+    batch.xlsx, batch_report.html, batch_map.html. The exit code is the number of cities
+    that failed (at most 100)."""
+    with _handled(debug):
+        _run_batch(batch_file, out, scheduler, resume, offline)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point for ``python -m equiserve``."""
     app()

@@ -10,6 +10,9 @@ from equiserve.config import StudyConfig
 from equiserve.config.types import ServiceAreas
 from equiserve.outputs import write
 from equiserve.outputs.tables import CellGeometry, TableFormat
+from equiserve.results.coverage import CoverageResult
+from equiserve.results.equity import EquityResult
+from equiserve.results.service_areas import ServiceAreasResult
 from equiserve.study import Progress, Study
 
 
@@ -26,14 +29,21 @@ def run_report(config: StudyConfig | str | os.PathLike[str], out_dir: str | os.P
     Returns a mapping of output file name to path.
     """
     study = Study.load(config, progress)
-    cov = study.coverage(progress)
-    if progress:
-        progress("equity scorecard")
-    equity = study.equity(cov)
-    areas = []
-    if service_areas != "none":
-        if progress:
-            progress("service areas")
-        areas = [study.service_areas(cov, per_facility=service_areas == "per-facility")]
-    return write(study, cov, equity, *areas, out_dir=out_dir, progress=progress, cells=cells,
+    results = report_results(study, progress, service_areas)
+    return write(study, *results, out_dir=out_dir, progress=progress, cells=cells,
                  table_format=table_format)
+
+
+def report_results(study: Study, progress: Progress | None = None,
+                   service_areas: ServiceAreas = "dissolved"
+                   ) -> tuple[CoverageResult, EquityResult, *tuple[ServiceAreasResult, ...]]:
+    """The results ``equiserve report`` writes: coverage, the equity scorecard and
+    (unless ``service_areas`` is "none") the service areas."""
+    step = progress or (lambda _msg: None)
+    cov = study.coverage(progress)
+    step("equity scorecard")
+    equity = study.equity(cov)
+    if service_areas == "none":
+        return cov, equity
+    step("service areas")
+    return cov, equity, study.service_areas(cov, per_facility=service_areas == "per-facility")

@@ -25,6 +25,8 @@ import hashlib
 import json
 import os
 import re
+import threading
+import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -220,7 +222,10 @@ def network_from_osm(path: str | os.PathLike[str], mode: str = "walk",
         target = cache_dir() / f"network-{key}.npz"
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{os.getpid()}.tmp.npz")
+            # a name of this writer's own: cities of a batch may build the same network
+            # at once, in other processes or threads; os.replace makes the last one win whole
+            tmp = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}-"
+                                     f"{uuid.uuid4().hex[:8]}.tmp.npz")
             _save_npz(net, tmp)
             os.replace(tmp, target)
             net.info["cache"] = f"saved {target}"

@@ -29,8 +29,7 @@ from geopandas.array import GeometryDtype
 from equiserve.results.base import OutputTable, View, sql_name
 
 if TYPE_CHECKING:
-    from equiserve.results.base import Result
-    from equiserve.study import Study
+    from equiserve.results.base import Result, Subject
 
 #: Where the per-cell layers go: GeoPackage layers, or GeoParquet files (``--format``).
 TableFormat = Literal["gpkg", "parquet"]
@@ -100,7 +99,7 @@ class Files:
                 + [(n, f"GeoParquet: {t.name}") for n, t in self.parquet.items()])
 
 
-def notes_frame(study: Study, results: Sequence[Result]) -> pd.DataFrame:
+def notes_frame(study: Subject, results: Sequence[Result]) -> pd.DataFrame:
     """The study's (loading) notes and every result's, each once: level, subject, message,
     and ``run`` first when some result's notes belong to a run (a scenario's baseline or
     plan; the loading notes are then "both")."""

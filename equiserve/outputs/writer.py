@@ -35,20 +35,18 @@ from equiserve.outputs.tables import (
     write_gpkg,
     write_parquet,
 )
-from equiserve.results.base import about_study
 from equiserve.timings import TIMINGS_FILE, Timings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from equiserve.results.base import Result
-    from equiserve.study import Study
+    from equiserve.results.base import Result, Subject
 
 #: Progress steps of :func:`write`.
 WRITE_STEPS = 4
 
 
-def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefix: str = "",
+def write(study: Subject, *results: Result, out_dir: str | os.PathLike[str], prefix: str = "",
           basemap: BaseMap | None | Literal["config"] = "config",
           progress: Callable[[str], None] | None = None,
           timings: Timings | None = None, cells: CellGeometry = "points",
@@ -57,8 +55,9 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
 
     Parameters
     ----------
-    study : Study
-        The study the results were computed on (its loading notes, name and CRS).
+    study : Study or another Subject
+        What the results are about: the study they were computed on (its loading notes,
+        name and CRS), or a batch's province.
     *results : Result
         Any results (coverage, equity, service areas, sites, a scenario), drawn in order.
     prefix : str
@@ -106,7 +105,7 @@ def write(study: Study, *results: Result, out_dir: str | os.PathLike[str], prefi
             about.update(r.about())
         for name, sheets in files.workbooks.items():
             write_xlsx({**{s: sheet(t) for s, t in sheets.items()}, NOTES_SHEET: notes},
-                       tmp / name, notes=about or about_study(study))
+                       tmp / name, notes=about or {"study": study.config.name})
         step("writing GeoPackages")
         for name, layers in files.gpkg.items():
             write_gpkg(layers, tmp / name, polygons)

@@ -30,6 +30,12 @@ from equiserve._version import __version__
 from equiserve.notes import Notes
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import geopandas as gpd
+    import pyproj
+
+    from equiserve.config import MapConfig
     from equiserve.results.overlays import Overlay
     from equiserve.results.sections import Section
     from equiserve.study import Study
@@ -128,6 +134,54 @@ def sql_text(text: str) -> str:
     "'it''s'"
     """
     return "'" + text.replace("'", "''") + "'"
+
+
+class SubjectConfig(Protocol):
+    """What the writer reads of a subject's configuration."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str | None: ...
+
+    @property
+    def synthetic(self) -> bool: ...
+
+    @property
+    def map(self) -> MapConfig: ...
+
+
+class SubjectRegions(Protocol):
+    """What the writer reads of a subject's regions: their shapes (the map's extent) and
+    the groups, in order (their colours)."""
+
+    @property
+    def gdf(self) -> gpd.GeoDataFrame: ...
+
+    @property
+    def group_names(self) -> list[str]: ...
+
+
+class Subject(Protocol):
+    """What :func:`equiserve.outputs.write` needs of what the results are about: a
+    :class:`~equiserve.study.Study`, or a batch of them
+    (:class:`equiserve.batch.result.Province`)."""
+
+    @property
+    def config(self) -> SubjectConfig: ...
+
+    @property
+    def regions(self) -> SubjectRegions: ...
+
+    @property
+    def layers(self) -> Mapping[str, object]: ...
+
+    @property
+    def notes(self) -> Notes: ...
+
+    @property
+    def crs(self) -> pyproj.CRS: ...
 
 
 @runtime_checkable

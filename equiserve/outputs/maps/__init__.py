@@ -13,11 +13,10 @@ from equiserve.outputs.maps.builder import basemap_from_config, build_map
 from equiserve.outputs.maps.offline import inline_assets
 
 if TYPE_CHECKING:
-    from equiserve.results.base import Result
-    from equiserve.study import Study
+    from equiserve.results.base import Result, Subject
 
 
-def study_map(study: Study, *results: Result,
+def study_map(study: Subject, *results: Result,
               basemap: BaseMap | None | Literal["config"] = "config",
               title: str | None = None) -> folium.Map:
     """The map of ``results`` on ``study``: every overlay they give, the study's regions'

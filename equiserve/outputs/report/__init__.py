@@ -15,8 +15,7 @@ from equiserve.outputs.tables import notes_frame
 from equiserve.results.formats import capitalised
 
 if TYPE_CHECKING:
-    from equiserve.results.base import Result
-    from equiserve.study import Study
+    from equiserve.results.base import Result, Subject
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("equiserve.outputs.report", "templates"),
@@ -25,7 +24,7 @@ _ENV = jinja2.Environment(
 )
 
 
-def render_report(study: Study, *results: Result, notes: pd.DataFrame | None = None,
+def render_report(study: Subject, *results: Result, notes: pd.DataFrame | None = None,
                   map_file: str | None = "map.html",
                   files: Sequence[tuple[str, str]] = (), subject: str | None = None) -> str:
     """The report of ``results`` on ``study`` as one HTML string.
