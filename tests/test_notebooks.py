@@ -16,7 +16,7 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 def test_there_are_the_worked_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01_coverage_report.ipynb", "02_school_sites.ipynb",
-                                           "03_plan_2017.ipynb"]
+                                           "03_plan_2017.ipynb", "04_seat_demand.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
