@@ -136,7 +136,8 @@ def _run(job: CityJob, out: Path, digest: str, timings: Timings, worker: str,
     parts.to_parquet(out / PARTS_FILE)
     values.to_parquet(out / DISTRIBUTION_FILE)
     (out / DONE_FILE).write_text(json.dumps({
-        "city": job.name, "inputs": digest, "population": study.population.total,
+        "city": job.name, "inputs": digest, "worker": worker,
+        "population": study.population.total,
         "cells": len(study.population), "outline": shapely.to_wkt(outline),
         "synthetic": cfg.synthetic}),
         encoding="utf-8")

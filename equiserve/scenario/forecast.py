@@ -83,6 +83,12 @@ def run_forecast(study: Study, plan: ScenarioConfig | str | os.PathLike[str] | N
         full, changes = apply_scenario(study, sc, gazetteer)
         notes.extend(n for n in full.notes if n not in study.notes)
         changes.insert(4, "year", pd.array(change_years(sc, changes), dtype="Int64"))
+        early = [y for y in sc.years if y < study.forecast_years[0]]
+        if early:
+            notes.warn("scenario", f"changes due in {', '.join(map(str, early))}, before the "
+                       f"base year {study.forecast_years[0]}, count from the base year; if "
+                       "the facility is already in the study's data it is found there "
+                       "(matched by name or site) and not added twice")
         late = [y for y in sc.years if y > study.forecast_years[-1]]
         if late:
             notes.warn("scenario", f"changes due in {', '.join(map(str, late))} come after "
