@@ -213,6 +213,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
     _check_out(out)
     from equiserve.config import load_config
     from equiserve.outputs import WRITE_STEPS, write
+    from equiserve.runs import report_results
     from equiserve.study import Study
 
     cfg = load_config(config)
@@ -221,13 +222,7 @@ def _run(config: Path, out: Path, offline: bool = False, tiles: str | None = Non
     timings = Timings()
     with output_lock(out), _progress(_n_steps(cfg, 2, 2 + WRITE_STEPS), timings) as step:
         study = Study.load(cfg, step)
-        result = study.coverage(step)
-        step("equity scorecard")
-        equity = study.equity(result)
-        areas = []
-        if service_areas != "none":
-            step("service areas")
-            areas = [study.service_areas(result, per_facility=service_areas == "per-facility")]
+        result, equity, *areas = report_results(study, step, service_areas)
         paths = write(study, result, equity, *areas, out_dir=out, basemap=basemap,
                       progress=step, timings=timings, cells=cells, table_format=table_format)
     _print_warnings(study, result, equity, *areas)
@@ -286,6 +281,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic demo generator.")] = 2017,
     scale: Annotated[int, typer.Option(min=1, help="Copies of the demo city, side by side "
                                                    "(8: a city-scale run).")] = 1,
+    batch: Annotated[int | None, typer.Option(
+        "--batch", min=1, help="Write this many demo cities (seeds SEED, SEED+1, ...) and a "
+                               "batch.toml, and run equiserve batch on them.")] = None,
     offline: OfflineOption = False,
     tiles: TilesOption = None,
     service_areas: AreasOption = "dissolved",
@@ -293,13 +291,24 @@ def demo(
     table_format: FormatOption = "gpkg",
     debug: DebugOption = False,
 ) -> None:
-    """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT."""
+    """Generate the bundled synthetic demo study in OUT/inputs and run its report into OUT
+    (with --batch: several demo cities, run as a batch)."""
     with _handled(debug):
         _check_out(out)
-        from equiserve.datasets.demo.scale import write_scaled_demo_inputs
-
+        if batch is not None and scale > 1:
+            raise typer.BadParameter("give --scale or --batch, not both", param_hint="--batch")
         with output_lock(out):
             inputs = Path(out).expanduser().resolve() / "inputs"
+            if batch is not None:
+                from equiserve.datasets.demo.batch import write_demo_batch
+
+                console.print(f"generating {batch} synthetic demo cities in {inputs}",
+                              highlight=False)
+                _run_batch(write_demo_batch(inputs, batch, seed=seed), out, None, False,
+                           offline)
+                return
+            from equiserve.datasets.demo.scale import write_scaled_demo_inputs
+
             tiled = f", tiled {scale} times" if scale > 1 else ""
             console.print(f"generating the synthetic demo study{tiled} in {inputs}",
                           highlight=False)

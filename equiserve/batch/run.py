@@ -152,7 +152,13 @@ def run_batch(cfg: BatchConfig, out_dir: str | os.PathLike[str],
                                      key=f"city-{j.name}-{digests[j.name][:12]}",
                                      retries=cfg.batch.retries, pure=False): j.name
                        for j in todo}
-            running = set(futures.values())
+            by_key = {f.key: name for f, name in futures.items()}
+
+            def running() -> list[str]:  # the cities on a worker now
+                keys = [k for ks in client.processing().values() for k in ks]
+                return sorted(by_key[k] for k in keys if k in by_key)
+
+            report(len(outcomes), len(jobs), running())
             for fut in as_completed(futures):
                 name = futures[fut]
                 try:
@@ -161,6 +167,5 @@ def run_batch(cfg: BatchConfig, out_dir: str | os.PathLike[str],
                     outcomes[name] = CityOutcome(  # result could not come back
                         name, "failed", error=f"{type(exc).__name__}: "
                         f"{' '.join(str(exc).split())} (after {cfg.batch.retries} retries)")
-                running.discard(name)
-                report(len(outcomes), len(jobs), sorted(running))
+                report(len(outcomes), len(jobs), running())
     return BatchResult(cfg, [outcomes[j.name] for j in jobs])
