@@ -10,7 +10,8 @@ two cities' regions), each moved by the functions that tile the scaled demo (one
 :meth:`~equiserve.datasets.demo.scale.Tiling.alone`):
 
 * City 1 is the plain demo, unmoved: the files of ``write_demo_inputs(seed)`` but for the
-  study name and ``crs`` in ``study.toml`` and a paragraph added to ``README.txt``.
+  study name and ``crs`` in ``study.toml``. City k >= 2's ``README.txt`` says which city and
+  seed it is.
 * Names and ids need no suffix (each city is its own study): city k keeps its demo's names
   ("Old Town") and ids ("S012"), OSM ids included.
 * ``study.toml`` is the demo's, with ``name = "Demo city k (synthetic)"`` and
@@ -91,9 +92,10 @@ def write_demo_batch(folder: str | os.PathLike[str], n: int, seed: int = 2017) -
         study = (city / "study.toml").read_text(encoding="utf-8")
         (city / "study.toml").write_text(laid_out_study(study, city_name(k), _LAID_OUT),
                                          encoding="utf-8")
-        readme = (city / "README.txt").read_text(encoding="utf-8")
-        (city / "README.txt").write_text(readme + _readme_city(k, n, seed),
-                                         encoding="utf-8")
+        if k >= 2:  # city 1's README.txt is the plain demo's
+            readme = (city / "README.txt").read_text(encoding="utf-8")
+            (city / "README.txt").write_text(readme + _readme_city(k, n, seed),
+                                             encoding="utf-8")
     (out / "README.txt").write_text(_readme_batch(n, seed), encoding="utf-8")
     path = out / "batch.toml"
     path.write_text(batch_toml(n), encoding="utf-8")
@@ -139,16 +141,15 @@ def batch_toml(n: int) -> str:
 
 
 def _readme_city(k: int, n: int, seed: int) -> str:
-    where = ("It is the plain demo, where write_demo_inputs puts it.\n" if k == 1 else
-             f"It is moved west and then north of city 1, as tile {k} of\n"
-             f"equiserve demo --scale is; its names and ids are the demo's. It has no\n"
-             f"plan.toml: the demo plan names a clinic in city 1's coordinates.\n")
+    """What the README.txt of city `k` >= 2 adds to the demo's."""
     return (
         f"\nBatch\n-----\n"
         f"This is city {k} of {n} of a SYNTHETIC batch (equiserve demo --batch {n};\n"
         f"equiserve.datasets.demo.batch.write_demo_batch): the demo of seed {seed + k - 1},\n"
         f"named \"{city_name(k)}\" in study.toml, which sets crs = \"{DEMO_CRS}\",\n"
-        f"the CRS the cities are laid out in. {where}"
+        f"the CRS the cities are laid out in. It is moved west and then north of city 1,\n"
+        f"as tile {k} of equiserve demo --scale is; its names and ids are the demo's.\n"
+        f"It has no plan.toml: the demo plan names a clinic in city 1's coordinates.\n"
     )
 
 
