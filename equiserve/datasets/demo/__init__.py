@@ -78,7 +78,9 @@ random curves and blobs), :mod:`.regions`, :mod:`.population`, :mod:`.streets`,
 the children's shares) and :mod:`.texts` (README.txt and
 study.toml). The text files are rendered from the templates in ``templates/``.
 The city tiled N times (``equiserve demo --scale N``) is :mod:`.scale`, written from these
-files.
+files; :func:`.batch.write_demo_batch` (:mod:`.batch`, ``equiserve demo --batch N``) writes N
+different demo cities (seeds ``seed`` .. ``seed + N - 1``) side by side, each a study of its
+own, and the ``batch.toml`` listing them.
 """
 
 from __future__ import annotations

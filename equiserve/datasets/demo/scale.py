@@ -24,6 +24,10 @@ are offset by the city's extent plus :data:`GAP` metres of sea, rounded up to wh
 * ``study.toml`` sets ``crs = "EPSG:32649"``, the CRS the tiles were laid out in, so the
   tiles are exact copies in the working CRS whatever the UTM zone of the tiled area.
 
+One tile alone (:meth:`Tiling.alone`: a tile at tile k's offset with tile 1's names and ids)
+is how :func:`~equiserve.datasets.demo.batch.write_demo_batch` moves each city of a batch;
+:func:`write_tiles` writes the layers of any tiling.
+
 ``scale=1`` writes exactly the files of :func:`~equiserve.datasets.demo.write_demo_inputs`.
 """
 
@@ -48,7 +52,8 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-__all__ = ["GAP", "Tiling", "write_scaled_demo_inputs"]
+__all__ = ["GAP", "Tiling", "laid_out_study", "tile_frame", "write_scaled_demo_inputs",
+           "write_tiles"]
 
 GAP: Final = 25_000.0
 """Least distance (m) of sea between the regions of neighbouring tiles: more than any street
@@ -77,6 +82,15 @@ class Tiling:
     def tiles(self) -> list[tuple[int, float, float]]:
         """(tile number from 1, dx, dy) of every tile."""
         return [(k + 1, dx, dy) for k, (dx, dy) in enumerate(self.offsets)]
+
+    def alone(self, k: int) -> Tiling:
+        """Tile `k` (from 1) alone, at its offset: a city of its own, so the tile functions
+        give it tile 1's names and ids (:func:`~equiserve.datasets.demo.batch.write_demo_batch`).
+
+        >>> Tiling(((0.0, 0.0), (-91000.0, 0.0))).alone(2).tiles()
+        [(1, -91000.0, 0.0)]
+        """
+        return Tiling((self.offsets[k - 1],))
 
 
 def write_scaled_demo_inputs(
@@ -110,24 +124,7 @@ def write_scaled_demo_inputs(
         src = pathlib.Path(tmp)
         write_demo_inputs(src, seed=seed)
         regions = gpd.read_file(src / "regions.gpkg", layer="regions")
-        tiling = Tiling.of(regions.to_crs(DEMO_CRS).total_bounds, scale)
-
-        _tile_frame(regions, tiling).to_file(out / "regions.gpkg", layer="regions",
-                                             driver="GPKG")
-        _tile_raster(src / "population.tif", out / "population.tif", tiling)
-        schools = gpd.read_file(src / "schools.gpkg", layer="schools")
-        _tile_frame(schools, tiling).to_file(out / "schools.gpkg", layer="schools",
-                                             driver="GPKG")
-        clinics = gpd.read_file(src / "clinics.geojson")
-        _tile_frame(clinics, tiling).to_file(out / "clinics.geojson", driver="GeoJSON")
-        arts = gpd.read_file(src / "art_centres.shp")
-        _tile_frame(arts, tiling).to_file(out / "art_centres.shp", driver="ESRI Shapefile")
-        parks = gpd.read_parquet(src / "sports_parks.parquet")
-        _tile_frame(parks, tiling).to_parquet(out / "sports_parks.parquet")
-        # 9 decimals (0.1 mm): with 6, the rounding moves a copied stop by up to 0.1 m
-        _tile_points_csv(src / "bus_stops.csv", out / "bus_stops.csv", tiling, "GCJ-02", 9)
-        _tile_points_csv(src / "places.csv", out / "places.csv", tiling, "WGS84", 6)
-        _tile_osm(src / "streets.osm.pbf", out / "streets.osm.pbf", tiling)
+        write_tiles(src, out, Tiling.of(regions.to_crs(DEMO_CRS).total_bounds, scale))
         for name in ("plan.toml", "newtown.geojson", "forecast_shares.csv"):  # tile 1's
             shutil.copyfile(src / name, out / name)
         readme = (src / "README.txt").read_text(encoding="utf-8")
@@ -136,6 +133,29 @@ def write_scaled_demo_inputs(
     path = out / "study.toml"
     path.write_text(_study_scale(study, scale), encoding="utf-8")
     return path
+
+
+def write_tiles(src: pathlib.Path, out: pathlib.Path, tiling: Tiling) -> None:
+    """The demo's layers in folder `src` (1x), tiled by `tiling`, into folder `out`: regions,
+    population, the facility layers, the street network and the gazetteer (``places.csv``);
+    not the text files, the plan or the forecast's inputs."""
+    import geopandas as gpd
+
+    regions = gpd.read_file(src / "regions.gpkg", layer="regions")
+    tile_frame(regions, tiling).to_file(out / "regions.gpkg", layer="regions", driver="GPKG")
+    _tile_raster(src / "population.tif", out / "population.tif", tiling)
+    schools = gpd.read_file(src / "schools.gpkg", layer="schools")
+    tile_frame(schools, tiling).to_file(out / "schools.gpkg", layer="schools", driver="GPKG")
+    clinics = gpd.read_file(src / "clinics.geojson")
+    tile_frame(clinics, tiling).to_file(out / "clinics.geojson", driver="GeoJSON")
+    arts = gpd.read_file(src / "art_centres.shp")
+    tile_frame(arts, tiling).to_file(out / "art_centres.shp", driver="ESRI Shapefile")
+    parks = gpd.read_parquet(src / "sports_parks.parquet")
+    tile_frame(parks, tiling).to_parquet(out / "sports_parks.parquet")
+    # 9 decimals (0.1 mm): with 6, the rounding moves a copied stop by up to 0.1 m
+    _tile_points_csv(src / "bus_stops.csv", out / "bus_stops.csv", tiling, "GCJ-02", 9)
+    _tile_points_csv(src / "places.csv", out / "places.csv", tiling, "WGS84", 6)
+    _tile_osm(src / "streets.osm.pbf", out / "streets.osm.pbf", tiling)
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,19 +193,23 @@ def _shift_lonlat(
     return np.asarray(back_lon), np.asarray(back_lat)
 
 
-def _tile_frame(frame: gpd.GeoDataFrame, tiling: Tiling) -> gpd.GeoDataFrame:
-    """Every tile of a layer, translated in EPSG:32649 and back in the layer's own CRS."""
+def tile_frame(frame: gpd.GeoDataFrame, tiling: Tiling) -> gpd.GeoDataFrame:
+    """Every tile of a layer, translated in EPSG:32649 and back in the layer's own CRS (a tile
+    at offset (0, 0) is `frame` itself)."""
     import geopandas as gpd
     import pandas as pd
     import shapely
 
     crs = frame.crs
     metric = frame.to_crs(DEMO_CRS)
-    parts = [frame]
-    for k, dx, dy in tiling.tiles()[1:]:
-        moved = shapely.transform(metric.geometry.values, lambda c, d=(dx, dy): c + d)
-        geometry = gpd.GeoSeries(moved, crs=DEMO_CRS, index=frame.index).to_crs(crs)
-        parts.append(_label(frame, k).set_geometry(geometry.values))
+    parts = []
+    for k, dx, dy in tiling.tiles():
+        tile = _label(frame, k)
+        if dx or dy:
+            moved = shapely.transform(metric.geometry.values, lambda c, d=(dx, dy): c + d)
+            geometry = gpd.GeoSeries(moved, crs=DEMO_CRS, index=frame.index).to_crs(crs)
+            tile = tile.set_geometry(geometry.values)
+        parts.append(tile)
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry=frame.geometry.name,
                             crs=crs)
 
@@ -194,20 +218,23 @@ def _tile_points_csv(src: pathlib.Path, dst: pathlib.Path, tiling: Tiling,
                      datum: Literal["GCJ-02", "WGS84"], decimals: int) -> None:
     """Every tile of a CSV of points (``lon``/``lat``) in WGS 84 or GCJ-02.
 
-    Tile 1's rows are kept byte for byte; the other tiles' rows follow in tile order, their
-    lon/lat with `decimals` decimals."""
+    The header and the rows of a tile at offset (0, 0) are kept byte for byte; the other
+    tiles' rows follow in tile order, their lon/lat with `decimals` decimals."""
     import pandas as pd
 
     from equiserve.crs import gcj02_from_wgs84, wgs84_from_gcj02
 
-    text = src.read_text(encoding="utf-8")
+    header, rows = src.read_text(encoding="utf-8").split("\n", 1)
     table = pd.read_csv(src, dtype=str, keep_default_na=False)
     lon = table["lon"].astype(float).to_numpy()
     lat = table["lat"].astype(float).to_numpy()
     if datum == "GCJ-02":
         lon, lat = wgs84_from_gcj02(lon, lat)
-    parts = []
-    for k, dx, dy in tiling.tiles()[1:]:
+    parts = [header + "\n"]
+    for k, dx, dy in tiling.tiles():
+        if not (dx or dy):
+            parts.append(rows)
+            continue
         tile_lon, tile_lat = _shift_lonlat(lon, lat, dx, dy)
         if datum == "GCJ-02":
             tile_lon, tile_lat = gcj02_from_wgs84(tile_lon, tile_lat)
@@ -215,7 +242,7 @@ def _tile_points_csv(src: pathlib.Path, dst: pathlib.Path, tiling: Tiling,
         tile["lon"] = [f"{v:.{decimals}f}" for v in tile_lon]
         tile["lat"] = [f"{v:.{decimals}f}" for v in tile_lat]
         parts.append(tile.to_csv(index=False, header=False, lineterminator="\n"))
-    dst.write_bytes((text + "".join(parts)).encode("utf-8"))
+    dst.write_bytes("".join(parts).encode("utf-8"))
 
 
 def _tile_raster(src: pathlib.Path, dst: pathlib.Path, tiling: Tiling) -> None:
@@ -277,7 +304,7 @@ def _tile_osm(src: pathlib.Path, dst: pathlib.Path, tiling: Tiling) -> None:
     writer = osmium.SimpleWriter(str(dst))
     try:
         for k, dx, dy in tiling.tiles():
-            xs, ys = (lon_a, lat_a) if k == 1 else _shift_lonlat(lon_a, lat_a, dx, dy)
+            xs, ys = _shift_lonlat(lon_a, lat_a, dx, dy) if dx or dy else (lon_a, lat_a)
             off = (k - 1) * node_step
             for nid, x, y, tags in zip(node_ids, xs.tolist(), ys.tolist(), node_tags,
                                        strict=True):
@@ -321,8 +348,21 @@ _CRS_LINE: Final = "# crs omitted: the UTM zone is chosen automatically"
 
 def _study_scale(text: str, scale: int) -> str:
     """The 1x ``study.toml`` with the tiles' study name and their CRS."""
-    for old, new in ((f'name = "{DEMO_NAME}"', f'name = "{DEMO_NAME}, {scale} tiles"'),
-                     (_CRS_LINE, f'crs = "{DEMO_CRS}"  # the CRS the tiles are laid out in')):
+    return laid_out_study(text, f"{DEMO_NAME}, {scale} tiles", "the tiles are")
+
+
+def laid_out_study(text: str, name: str, what: str) -> str:
+    r"""The 1x ``study.toml`` `text` with study `name` and ``crs = "EPSG:32649"``, the CRS
+    `what` ("the tiles are") laid out in.
+
+    >>> text = f'[study]\nname = "{DEMO_NAME}"\n{_CRS_LINE}\n'
+    >>> print(laid_out_study(text, "Demo city 2 (synthetic)", "the cities are"), end="")
+    [study]
+    name = "Demo city 2 (synthetic)"
+    crs = "EPSG:32649"  # the CRS the cities are laid out in
+    """
+    for old, new in ((f'name = "{DEMO_NAME}"', f'name = "{name}"'),
+                     (_CRS_LINE, f'crs = "{DEMO_CRS}"  # the CRS {what} laid out in')):
         if old not in text:
             raise AssertionError(f"the demo study.toml has no line {old!r}")
         text = text.replace(old, new, 1)
