@@ -184,16 +184,17 @@ def test_a_real_scheduler_two_workers_and_one_lost(tmp_path):
                                 "--out", str(out), "--scheduler", address, "--offline"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
-        killed = None
-        deadline = time.monotonic() + 600
-        while killed is None and run.poll() is None and time.monotonic() < deadline:
-            done = list(out.glob("*/batch_city.json"))
-            if done:
-                worker = json.loads(done[0].read_text(encoding="utf-8"))["worker"]
+        killed, lines = None, []
+        assert run.stdout is not None
+        for line in run.stdout:  # "cities 1/3; running: ..." once the first is gathered
+            lines.append(line)
+            if killed is None and "cities 1/3" in line:
+                first = min(out.glob("*/batch_city.json"), key=lambda f: f.stat().st_mtime)
+                worker = json.loads(first.read_text(encoding="utf-8"))["worker"]
                 killed = next(i for i, p in enumerate(ports, 1) if worker.endswith(f":{p}"))
                 procs[killed].send_signal(signal.SIGKILL)
-            time.sleep(0.2)
-        output, _ = run.communicate(timeout=600)
+        output = "".join(lines)
+        run.wait(timeout=600)
         assert run.returncode == 0, output
         assert killed is not None
         status = pd.read_csv(out / "batch_status.csv")

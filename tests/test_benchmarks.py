@@ -19,7 +19,8 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
                                   ["bench_attach.py", "--quick"],
                                   ["bench_report.py", "--quick"],
                                   ["bench_plain.py", "--quick"],
-                                  ["bench_gpkg.py", "--quick"]])
+                                  ["bench_gpkg.py", "--quick"],
+                                  ["bench_batch.py", "--quick"]])
 def test_quick_benchmark_runs(args):
     # this tree's package, not another one installed (a worktree beside the checkout)
     path = os.pathsep.join([str(BENCH.parent), *filter(None, [os.environ.get("PYTHONPATH")])])

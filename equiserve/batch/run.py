@@ -167,5 +167,6 @@ def run_batch(cfg: BatchConfig, out_dir: str | os.PathLike[str],
                     outcomes[name] = CityOutcome(  # result could not come back
                         name, "failed", error=f"{type(exc).__name__}: "
                         f"{' '.join(str(exc).split())} (after {cfg.batch.retries} retries)")
+                fut.release()  # gathered: a worker lost later must not run the city again
                 report(len(outcomes), len(jobs), running())
     return BatchResult(cfg, [outcomes[j.name] for j in jobs])
