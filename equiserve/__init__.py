@@ -21,11 +21,14 @@ from equiserve._version import __version__
 from equiserve.errors import ConfigError, DataError, DataQualityWarning, EquiserveError
 
 if TYPE_CHECKING:
+    from equiserve.batch import BatchResult, load_batch, run_batch
     from equiserve.config import StudyConfig, load_config, parse_config
     from equiserve.outputs import write
     from equiserve.results.coverage import CoverageResult, LayerCoverage
     from equiserve.results.equity import EquityResult
+    from equiserve.results.forecast import ForecastResult
     from equiserve.runs import run_report
+    from equiserve.scenario.forecast import run_forecast
     from equiserve.study import Study
 
 #: The public names imported on first use (PEP 562): ``import equiserve`` stays quick, so
@@ -35,7 +38,9 @@ _LAZY = {
     "parse_config": "equiserve.config", "write": "equiserve.outputs",
     "CoverageResult": "equiserve.results.coverage", "LayerCoverage": "equiserve.results.coverage",
     "EquityResult": "equiserve.results.equity", "run_report": "equiserve.runs",
-    "Study": "equiserve.study",
+    "Study": "equiserve.study", "ForecastResult": "equiserve.results.forecast",
+    "run_forecast": "equiserve.scenario.forecast", "BatchResult": "equiserve.batch",
+    "load_batch": "equiserve.batch", "run_batch": "equiserve.batch",
 }
 
 
@@ -48,18 +53,23 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BatchResult",
     "ConfigError",
     "CoverageResult",
     "DataError",
     "DataQualityWarning",
     "EquiserveError",
     "EquityResult",
+    "ForecastResult",
     "LayerCoverage",
     "Study",
     "StudyConfig",
     "__version__",
+    "load_batch",
     "load_config",
     "parse_config",
+    "run_batch",
+    "run_forecast",
     "run_report",
     "write",
 ]

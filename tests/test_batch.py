@@ -217,3 +217,28 @@ def test_a_real_scheduler_two_workers_and_one_lost(tmp_path):
         assert r.returncode == 0, r.stderr
         for name in ("summary.csv", "equity.csv"):
             assert (out / city / name).read_bytes() == (alone / name).read_bytes(), name
+
+
+def _build(path: str) -> int:
+    from equiserve.network import network_from_osm
+
+    return network_from_osm(path, "walk", crs="EPSG:32649").n_edges
+
+
+def test_concurrent_writers_of_one_cache_entry_leave_it_whole(tmp_path, monkeypatch):
+    """Cities of a batch building the same network at once: every writer's file is its
+    own until os.replace, so the entry left is whole and loads."""
+    import multiprocessing as mp
+
+    from equiserve.network import network_from_osm
+    from equiserve.testing import tiny_streets_osm
+
+    osm = tmp_path / "streets.osm"
+    osm.write_text(tiny_streets_osm(), encoding="utf-8")
+    monkeypatch.setenv("EQUISERVE_CACHE_DIR", str(tmp_path / "cache"))
+    with mp.get_context("spawn").Pool(4) as pool:
+        edges = pool.map(_build, [str(osm)] * 8)
+    entries = list((tmp_path / "cache").glob("network-*.npz"))
+    assert len(entries) == 1 and not list((tmp_path / "cache").glob("*.tmp.npz"))
+    net = network_from_osm(osm, "walk", crs="EPSG:32649")
+    assert net.info["cache"].startswith("loaded") and set(edges) == {net.n_edges}

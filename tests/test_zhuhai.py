@@ -280,3 +280,22 @@ def test_forecast_on_real_data(zhuhai_example, zhuhai_data):
     cov = schools.set_index("year")["coverage_pct"]
     assert cov[2030] == pytest.approx(cov[2020], rel=0.02)  # people grow where they live
     assert res.heading == "forecast 2020–2030"
+
+
+@pytest.mark.slow
+def test_batch_of_the_real_city_equals_its_report(zhuhai_example, zhuhai_run, tmp_path):
+    """examples/zhuhai/batch.toml: the batch's city folder holds the report's figures."""
+    from equiserve.batch import load_batch, run_batch
+
+    res = run_batch(load_batch(zhuhai_example / "batch.toml"), tmp_path / "b")
+    assert [o.status for o in res.outcomes] == ["done"], res.outcomes[0].error
+    city = tmp_path / "b" / "zhuhai"
+    for name in ("summary.csv", "equity.csv"):
+        assert (city / name).read_bytes() == (zhuhai_run / name).read_bytes(), name
+    eq = res.equity.set_index(["layer", "measure"])
+    # one city: nothing between cities, and its Theil is the report's
+    own = pd.read_csv(zhuhai_run / "equity_indices.csv")
+    own = own[own["index"] == "theil"].set_index(["layer", "measure"])["value"]
+    for key, theil in own.items():
+        assert eq.loc[key, "theil_between_cities"] == pytest.approx(0.0, abs=1e-15)
+        assert eq.loc[key, "theil"] == pytest.approx(theil, rel=1e-9, nan_ok=True)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
 import warnings
@@ -60,6 +61,27 @@ class CityOutcome:
     values: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+#: glibc's mallopt parameters, and the thresholds it adapts up to by itself (64-bit).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _MMAP_MAX = -1, -3, 32 * 2**20
+
+
+def large_allocations_reused() -> bool:
+    """Undo a Dask nanny's ``MALLOC_TRIM_THRESHOLD_`` (set for every worker it starts): it
+    fixes glibc's mmap threshold, so each large NumPy temporary is a fresh mmap and array
+    work runs 1.5-2x slower. Set the thresholds to what glibc adapts to unasked. True if
+    done (Linux with glibc and the variable set)."""
+    if not os.environ.get("MALLOC_TRIM_THRESHOLD_"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_MAX)
+                    and libc.mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_MAX))
+    except (OSError, AttributeError):
+        return False
+
+
 def _worker_name() -> str:
     try:
         from distributed import get_worker
@@ -102,6 +124,7 @@ def run_city(job: CityJob, out_root: str, digest: str) -> CityOutcome:
     """Run one city into ``out_root/<name>/`` (the files of ``equiserve report``, and
     :data:`DONE_FILE` with ``digest``, the hash of its inputs, once all are written)."""
     t0 = time.perf_counter()
+    large_allocations_reused()
     timings = Timings()
     worker = _worker_name()
     out = Path(out_root) / job.name
