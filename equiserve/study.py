@@ -433,6 +433,14 @@ class Study:
         f = self.config.forecast
         return f.all_years if f is not None else ()
 
+    def development(self, year: int) -> np.ndarray:
+        """New residents per cell in ``year``: each development area's, spread evenly over
+        its cells (zeros without areas)."""
+        out = np.zeros(len(self.population))
+        for area in self.forecast_inputs.areas if self.forecast_inputs is not None else ():
+            out[area.cells] = area.config.residents_in(year) / len(area.cells)
+        return out
+
     def in_year(self, year: int) -> Study:
         """The study with the population forecast for ``year`` (the base year or one of
         ``[forecast] years``): each region's people grown to its total, subgroups at their
@@ -460,10 +468,9 @@ class Study:
         totals = self.forecast_totals()
         assert totals is not None
         at = totals[totals["year"] == year].set_index("region")["population"]
-        development = np.zeros(len(pop))
+        development = self.development(year)
         dev_shares = {k: np.full(len(pop), np.nan) for k in pop.subgroups}
         for area in inputs.areas:
-            development[area.cells] = area.config.residents_in(year) / len(area.cells)
             for k, share in area.config.shares.items():
                 dev_shares[k][area.cells] = share
         shares = share_arrays(inputs.shares, year, list(map(str, reg.names)),

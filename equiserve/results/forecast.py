@@ -70,8 +70,7 @@ FORECAST_COLUMNS = [
     "population", "people_counted", "covered", "coverage_pct", "facility_count", "places",
     "places_in_reach", "places_needed_norm", "places_needed_enrolment", "places_needed",
     "shortfall", "places_to_add", "places_unmet", "places_spare", "standard",
-    "population_unit",
-    "places_unit", "coverage_unit"]
+    "population_unit", "places_unit", "coverage_unit"]
 #: The workbook of a forecast run.
 WORKBOOK = "forecast.xlsx"
 #: The facilities a figure counts: the study's own, or the plan's by that year.
@@ -207,21 +206,17 @@ def places_to_add(rows: pd.DataFrame) -> pd.Series:
                      index=rows.index, dtype=float)
 
 
-def population_table(studies: list[Study]) -> pd.DataFrame:
-    """People per level and year (one study per forecast year, today's facilities), with
-    the part grown from today's people, the development residents and each subgroup's
-    count and share."""
+def population_table(base: Study, studies: list[Study]) -> pd.DataFrame:
+    """People per level and year (``base`` as loaded, one study of it per forecast year),
+    with the part grown from today's people, the development residents and each
+    subgroup's count and share."""
     rows = []
-    base = studies[0]
     totals = base.forecast_totals()
     assert totals is not None
-    inputs = base.forecast_inputs
     for st in studies:
         pop = st.population
-        dev = np.zeros(len(pop))
-        if inputs is not None:
-            for area in inputs.areas:
-                dev[area.cells] = area.config.residents_in(st.year or 0) / len(area.cells)
+        assert st.year is not None
+        dev = base.development(st.year)
         t = totals[totals["year"] == st.year].set_index("region")
         for lv in st.levels():
             people, development = lv.sum(pop.population), lv.sum(dev)
@@ -244,8 +239,8 @@ def population_table(studies: list[Study]) -> pd.DataFrame:
 class ForecastResult:
     """The forecast of ``study`` (as loaded, today's people) in every year: ``years`` the
     figures of each year and set of facilities (today's, and the plan's when there is
-    one), ``population`` people per level and year, ``plan_text`` the plan's name and its
-    changes by year (None without a plan)."""
+    one), ``population`` people per level and year, ``plan_name`` and ``plan_changes``
+    the plan's name and its changes with their years (None without a plan)."""
 
     study: Study
     years: list[YearFigures]

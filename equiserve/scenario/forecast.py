@@ -106,5 +106,5 @@ def run_forecast(study: Study, plan: ScenarioConfig | str | os.PathLike[str] | N
                 plans[key] = apply_scenario(study, due, gazetteer)[0]
             years.append(year_figures(plans[key].in_year(year), PLAN))
     notes.extend(years[0].coverage.notes)
-    return ForecastResult(study, years, population_table(studies),
+    return ForecastResult(study, years, population_table(study, studies),
                           sc.name if sc is not None else None, changes, notes)
