@@ -242,3 +242,21 @@ def test_concurrent_writers_of_one_cache_entry_leave_it_whole(tmp_path, monkeypa
     assert len(entries) == 1 and not list((tmp_path / "cache").glob("*.tmp.npz"))
     net = network_from_osm(osm, "walk", crs="EPSG:32649")
     assert net.info["cache"].startswith("loaded") and set(edges) == {net.n_edges}
+
+
+@pytest.mark.slow
+def test_demo_batch_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from equiserve.cli import app
+
+    out = tmp_path / "province"
+    r = CliRunner().invoke(app, ["demo", "--batch", "1", "--out", str(out), "--offline"])
+    assert r.exit_code == 0, r.output
+    assert (out / "inputs" / "batch.toml").is_file()
+    assert (out / "city_1" / "report.html").is_file()
+    status = pd.read_csv(out / "batch_status.csv")
+    assert status["status"].tolist() == ["done"]
+    r = CliRunner().invoke(app, ["demo", "--batch", "2", "--scale", "2", "--out",
+                                 str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--scale or --batch" in r.output

@@ -298,4 +298,4 @@ def test_batch_of_the_real_city_equals_its_report(zhuhai_example, zhuhai_run, tm
     own = own[own["index"] == "theil"].set_index(["layer", "measure"])["value"]
     for key, theil in own.items():
         assert eq.loc[key, "theil_between_cities"] == pytest.approx(0.0, abs=1e-15)
-        assert eq.loc[key, "theil"] == pytest.approx(theil, rel=1e-9, nan_ok=True)
+        assert eq.loc[key, "theil"] == pytest.approx(float(theil), rel=1e-9, nan_ok=True)
