@@ -296,7 +296,10 @@ def demo(
     with _handled(debug):
         _check_out(out)
         if batch is not None and scale > 1:
-            raise typer.BadParameter("give --scale or --batch, not both", param_hint="--batch")
+            from equiserve.errors import ConfigError
+
+            raise ConfigError("give --scale or --batch, not both: --batch N writes N demo "
+                              "cities, --scale N one city tiled N times")
         with output_lock(out):
             inputs = Path(out).expanduser().resolve() / "inputs"
             if batch is not None:

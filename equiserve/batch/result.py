@@ -101,7 +101,7 @@ class BatchResult:
         return pd.DataFrame([{
             "city": o.name, "status": o.status, "worker": o.worker, "seconds": o.seconds,
             "peak_rss_mb": o.peak_rss_mb, "population": o.population, "cells": o.cells,
-            "error": o.error, "folder": o.name} for o in self.outcomes])
+            "error": o.error} for o in self.outcomes])
 
     def _stacked(self, attr: str) -> pd.DataFrame:
         frames = [getattr(o, attr) for o in self.ok if len(getattr(o, attr))]
