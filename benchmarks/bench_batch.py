@@ -19,7 +19,7 @@ asserted; run it on an idle machine.
 Usage::
 
     python benchmarks/bench_batch.py              # 8 cities
-    python benchmarks/bench_batch.py --quick      # 2 cities, no warm-up (a smoke test)
+    python benchmarks/bench_batch.py --quick      # 1 city, no warm-up (a smoke test)
 """
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ def _batch_file(src: Path, workers: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cities", type=int, default=8)
-    parser.add_argument("--quick", action="store_true", help="2 cities")
+    parser.add_argument("--quick", action="store_true", help="1 city, no warm-up")
     args = parser.parse_args()
-    n = 2 if args.quick else args.cities
+    n = 1 if args.quick else args.cities
     with tempfile.TemporaryDirectory(prefix="equiserve-bench-batch-") as tmp:
         root = Path(tmp)
         batch = write_demo_batch(root / "inputs", n)
