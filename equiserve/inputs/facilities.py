@@ -67,6 +67,12 @@ class FacilityLayer:
         return len(self.facilities)
 
     @property
+    def places(self) -> np.ndarray:
+        """Places per facility (the ``capacity`` column), an unknown capacity counted as 0:
+        what the scorecard, the forecast and the capacitated siting model count."""
+        return np.nan_to_num(self.facilities["capacity"].to_numpy(float), nan=0.0)
+
+    @property
     def access_xy(self) -> np.ndarray:
         """Access points as an (n, 2) array."""
         return np.column_stack([self.access_x, self.access_y])

@@ -172,16 +172,14 @@ def share_arrays(shares: pd.DataFrame | None, year: int, names: Sequence[str],
     >>> share_arrays(s, 2030, ["A", "B", "C"], ["east", "east", "west"], ["kids"])["kids"]
     array([0.09, 0.05,  nan])
     """
-    out = {k: np.full(len(names), np.nan) for k in subgroups}
-    if shares is None:
-        return out
-    rows = shares[shares["year"] == year]
-    for r in rows.itertuples():
-        arr = out[str(r.subgroup)]
-        for i, (name, group) in enumerate(zip(names, groups, strict=True)):
-            own = rows[(rows["region"] == name) & (rows["subgroup"] == r.subgroup)]
-            if r.region == name or (r.region == group and own.empty):
-                arr[i] = float(r.share)
+    rows = shares[shares["year"] == year] if shares is not None else pd.DataFrame(
+        columns=["region", "subgroup", "share"])
+    out = {}
+    for k in subgroups:
+        given = dict(zip(rows.loc[rows["subgroup"] == k, "region"],
+                         rows.loc[rows["subgroup"] == k, "share"].astype(float), strict=True))
+        out[k] = np.array([given.get(name, given.get(group, np.nan))
+                           for name, group in zip(names, groups, strict=True)], dtype=float)
     return out
 
 

@@ -113,13 +113,22 @@ def layer_access(study: Study, name: str) -> LayerAccess:
     layer = study.layers[name]
     cfg = study.config.layers[name].catchment
     assert cfg is not None
-    radius = layer.standard.limit
-    od = study.od(name)
+    od, places = study.od(name), layer.places
     demand = study.population.counts(layer.serves)
-    capacity = np.nan_to_num(layer.facilities["capacity"].to_numpy(float), nan=0.0)
-    score = two_step_fca(od, demand, capacity, radius, catchment_weights(cfg, radius))
-    alloc = allocate_nearest_first(od, demand, capacity, radius)
-    return LayerAccess(od, score, alloc.served, alloc.used, capacity, cfg.method)
+    alloc = allocate_nearest_first(od, demand, places, layer.standard.limit)
+    return LayerAccess(od, catchment_score(study, name, demand), alloc.served, alloc.used,
+                       places, cfg.method)
+
+
+def catchment_score(study: Study, name: str, demand: np.ndarray) -> np.ndarray:
+    """Catchment access per person of each cell for layer ``name`` (places per person
+    within its standard, by the layer's catchment method) given the ``demand`` per cell."""
+    layer = study.layers[name]
+    cfg = study.config.layers[name].catchment
+    assert cfg is not None
+    radius = layer.standard.limit
+    return two_step_fca(study.od(name), demand, layer.places, radius,
+                        catchment_weights(cfg, radius))
 
 
 def equity(study: Study, result: CoverageResult) -> EquityResult:

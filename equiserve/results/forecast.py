@@ -30,7 +30,9 @@ Figures, per level (study, group, region):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -40,11 +42,10 @@ import shapely
 
 from equiserve.analysis.blocks import blocks
 from equiserve.analysis.capacity import allocate_nearest_first
-from equiserve.analysis.catchment import two_step_fca
 from equiserve.notes import Notes
 from equiserve.results.base import OutputTable, about_study
 from equiserve.results.coverage import CoverageResult, block_boxes, coverage
-from equiserve.results.equity import catchment_weights
+from equiserve.results.equity import catchment_score
 from equiserve.results.formats import fmt_people, people_label
 from equiserve.results.overlays import Depth, Fill, LegendEntry, Overlay
 from equiserve.results.sections import (
@@ -164,12 +165,9 @@ def _places(study: Study, name: str, counted: np.ndarray) -> _Places:
     """Places in reach (2SFCA), needed (norm, enrolment) and seated within the standard
     (nearest first) of capacity layer ``name``."""
     layer, lcfg = study.layers[name], study.config.layers[name]
-    assert lcfg.catchment is not None and study.config.forecast is not None
-    capacity = np.nan_to_num(layer.facilities["capacity"].to_numpy(float), nan=0.0)
-    radius = layer.standard.limit
-    od = study.od(name)
-    cells = {"counted": counted, "in_reach": counted * two_step_fca(
-        od, counted, capacity, radius, catchment_weights(lcfg.catchment, radius))}
+    assert study.config.forecast is not None
+    capacity = layer.places
+    cells = {"counted": counted, "in_reach": counted * catchment_score(study, name, counted)}
     rate = study.config.forecast.enrolment.get(name)
     needs = {"places_needed_norm": None if lcfg.norm_per_1000 is None
              else lcfg.norm_per_1000 * counted / 1000.0,
@@ -178,7 +176,8 @@ def _places(study: Study, name: str, counted: np.ndarray) -> _Places:
     spare = np.full(len(capacity), np.nan)
     if given:
         cells["needed"] = np.maximum.reduce(given)
-        alloc = allocate_nearest_first(od, cells["needed"], capacity, radius)
+        alloc = allocate_nearest_first(study.od(name), cells["needed"], capacity,
+                                       layer.standard.limit)
         cells["seated"] = alloc.served
         spare = capacity - alloc.used
     return _Places(cells, capacity, spare, needs)
@@ -233,6 +232,11 @@ def population_table(base: Study, studies: list[Study]) -> pd.DataFrame:
                     row[f"{s}_share"] = v[k] / people[k] if people[k] > 0 else np.nan
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _given(table: Path | Sequence[object]) -> str:
+    """Where a ``[forecast]`` table came from: its file's name, or its rows in study.toml."""
+    return table.name if isinstance(table, Path) else f"{len(table)} rows in study.toml"
 
 
 @dataclass
@@ -302,12 +306,10 @@ class ForecastResult:
         out["growth"] = (given or "none") + (f" (0 % in {', '.join(map(str, still))})"
                                              if still and given else "")
         if f.totals is not None:
-            out["projected totals"] = (str(f.totals.name) if hasattr(f.totals, "name")
-                                       else f"{len(f.totals)} rows in study.toml")
+            out["projected totals"] = _given(f.totals)
         if f.shares is not None:
-            out["subgroup shares"] = (str(f.shares.name) if hasattr(f.shares, "name")
-                                      else f"{len(f.shares)} rows in study.toml") + \
-                "; elsewhere today's share of each region"
+            out["subgroup shares"] = (_given(f.shares)
+                                      + "; elsewhere today's share of each region")
         for area in f.area:
             out[f"development area {area.name}"] = ", ".join(
                 f"{y}: {v:,.0f} residents" for y, v in sorted(area.residents.items())) + \

@@ -81,6 +81,7 @@ def run_forecast(study: Study, plan: ScenarioConfig | str | os.PathLike[str] | N
             assert sc.gazetteer is not None
             gazetteer = Gazetteer.from_config(sc.gazetteer, notes)
         full, changes = apply_scenario(study, sc, gazetteer)
+        plans[(len(sc.add), len(sc.remove), len(sc.capacity))] = full  # all changes due
         notes.extend(n for n in full.notes if n not in study.notes)
         changes.insert(4, "year", pd.array(change_years(sc, changes), dtype="Int64"))
         early = [y for y in sc.years if y < study.forecast_years[0]]

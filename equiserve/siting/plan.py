@@ -95,7 +95,7 @@ def plan_sites(study: Study, result: CoverageResult, layer: str, model: str = "m
         coverage=A, weights=w, fixed=np.arange(n_ex),
         cost=sp.hstack([existing_od, cand_od], format="csr"), max_cost=reach,
         groups=np.asarray(study.regions.groups, dtype=object)[study.population.region],
-        capacity=np.concatenate([np.nan_to_num(lay.facilities["capacity"].to_numpy(float)),
+        capacity=np.concatenate([lay.places,
                                  cands.gdf["capacity"].to_numpy(float)]))
     try:
         sol = spec.solve(problem, count, target, time_limit_s)
