@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,11 +78,14 @@ class Study:
     forecast_inputs: ForecastInputs | None = field(default=None, repr=False)
     #: The year the population is of: None today (the base year), else a forecast's.
     year: int | None = None
-    #: Layer x facility cost matrices built by :meth:`od`, by (layer, cutoff). Not an
-    #: argument: ``dataclasses.replace`` (a study with other layers, snaps or networks)
-    #: starts a new, empty one, so no study sees another's costs; :meth:`with_layers`
-    #: keeps those of the layers it leaves as they were.
-    _od_cache: dict[tuple[str, float], sp.csr_matrix] = field(
+    #: What a layer's analyses compute from its facilities and the cells' places alone,
+    #: not from people, keyed by (layer, what): cost matrices of :meth:`od` by (layer,
+    #: cutoff), each cell's nearest facility of :func:`~equiserve.results.coverage.
+    #: coverage` by (layer, "nearest"). Not an argument: ``dataclasses.replace`` (a study
+    #: with other layers, snaps or networks) starts a new, empty one, so no study sees
+    #: another's; :meth:`with_layers` keeps those of the layers it leaves as they were and
+    #: :meth:`in_year` (other people, the same places) shares it.
+    _layer_cache: dict[tuple[str, float | str], Any] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -250,9 +254,9 @@ class Study:
         study = replace(self, layers=dict(layers), notes=notes, facility_snaps=snaps,
                         layer_cell_snaps=layer_cells)
         redo = set(changed if changed is not None else layers)
-        study._od_cache.update({key: od for key, od in self._od_cache.items()
-                                if key[0] not in redo and key[0] in layers
-                                and layers[key[0]] is self.layers.get(key[0])})
+        study._layer_cache.update({key: v for key, v in self._layer_cache.items()
+                                   if key[0] not in redo and key[0] in layers
+                                   and layers[key[0]] is self.layers.get(key[0])})
         for name in changed if changed is not None else list(layers):
             snap = study._snap_layer(name)
             if snap is not None:
@@ -385,6 +389,14 @@ class Study:
 
     # -- helpers of the analyses
 
+    def layer_cached(self, name: str, what: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` for layer ``name``, once per study and the studies sharing its
+        layer cache (see ``_layer_cache``): only for what does not depend on people."""
+        key = (name, what)
+        if key not in self._layer_cache:
+            self._layer_cache[key] = compute()
+        return self._layer_cache[key]
+
     def od(self, name: str, cutoff: float | None = None) -> sp.csr_matrix:
         """Cell x facility costs of layer ``name`` within ``cutoff`` (default: its
         standard), in the standard's unit (m, or min for minute standards).
@@ -395,8 +407,8 @@ class Study:
         std = layer.standard
         cutoff = float(std.limit if cutoff is None else cutoff)
         key = (name, cutoff)
-        if key in self._od_cache:
-            return self._od_cache[key]
+        if key in self._layer_cache:
+            return self._layer_cache[key]
         if std.mode is None:
             od = straight_line_od(self.population.xy, layer.access_xy,
                                   layer.access_facility, len(layer), cutoff)
@@ -407,7 +419,7 @@ class Study:
             od.data = od.data / std.search_scale
         for part in (od.data, od.indices, od.indptr):
             part.flags.writeable = False
-        self._od_cache[key] = od
+        self._layer_cache[key] = od
         return od
 
     def forecast_totals(self) -> pd.DataFrame | None:
@@ -488,7 +500,7 @@ class Study:
                               "[[forecast.area]]") from None
         grid = replace(pop, population=people, subgroups=subgroups)
         study = replace(self, population=grid, year=year)
-        object.__setattr__(study, "_od_cache", self._od_cache)  # costs do not depend on people
+        object.__setattr__(study, "_layer_cache", self._layer_cache)  # not of people
         return study
 
     def levels(self) -> list[Level]:

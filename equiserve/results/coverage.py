@@ -13,7 +13,7 @@ the standard, by study, group and region.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
@@ -181,6 +181,13 @@ def coverage(study: Study, progress: Progress | None = None) -> CoverageResult:
 
 
 def _layer_coverage(study: Study, name: str, layer: FacilityLayer) -> LayerCoverage:
+    """A layer's coverage: the nearest facility of every cell (searched once per study and
+    the studies sharing its places, :meth:`Study.layer_cached`) with this study's people."""
+    nearest = study.layer_cached(name, "nearest", lambda: _nearest(study, name, layer))
+    return replace(nearest, weights=study.population.counts(layer.serves))
+
+
+def _nearest(study: Study, name: str, layer: FacilityLayer) -> LayerCoverage:
     pop = study.population
     std = layer.standard
     weights = pop.counts(layer.serves)
